@@ -1,0 +1,65 @@
+"""Every setting of the project, read from environment variables; defaults live here and only here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Environment variable -> default. `dagster dev`, the CLI and the tests all read these.
+DEFAULTS: dict[str, str] = {
+    # where the Parquet lake and run artefacts live
+    "FA_DATA_DIR": "data",
+    # bar source: embedded | folder | yfinance | synthetic
+    "FA_SOURCE": "embedded",
+    # folder of <TICKER>.csv / <TICKER>.parquet files, for FA_SOURCE=folder
+    "FA_SOURCE_DIR": "",
+    # comma-separated tickers for yfinance / synthetic sources (embedded and folder list their own)
+    "FA_TICKERS": "",
+    # first trading date of the partition set
+    "FA_HISTORY_START": "2000-03-01",
+    # exchange calendar code (exchange_calendars), or 24/7 for crypto
+    "FA_CALENDAR": "XNYS",
+    # ticker that cross-asset features use as the market
+    "FA_BENCHMARK_TICKER": "IBM",
+    # seed and size of the synthetic source
+    "FA_SYNTHETIC_SEED": "7",
+    "FA_SYNTHETIC_TICKERS": "20",
+    # comma-separated feature names; empty means the registry's default set
+    "FA_FEATURES": "",
+}
+
+
+def apply_env_defaults() -> None:
+    """Fill unset variables with their defaults so `dagster.EnvVar` always resolves."""
+    for name, value in DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def env(name: str) -> str:
+    """The value of one setting: the environment first, then the default."""
+    return os.environ.get(name, DEFAULTS[name])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the settings the plain-Python parts need."""
+
+    data_dir: Path
+    history_start: str
+    calendar: str
+    benchmark_ticker: str
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment."""
+    return Settings(
+        data_dir=Path(env("FA_DATA_DIR")).resolve(),
+        history_start=env("FA_HISTORY_START"),
+        calendar=env("FA_CALENDAR"),
+        benchmark_ticker=env("FA_BENCHMARK_TICKER"),
+    )
