@@ -26,7 +26,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 ALL_TICKERS = "_all"
-DATE_COLUMNS = ("date", "t1")
+
+
+def _is_date_column(name: str) -> bool:
+    """Calendar-date columns: the bar date and label end times (t1, t1_5, tb_t1, ...)."""
+    return name in ("date", "t1") or name.startswith("t1_") or name.endswith("_t1")
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,8 @@ def _as_date(value: object) -> dt.date:
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     # calendar dates are stored as DATE so DuckDB and polars compare them to date literals directly
-    for name in DATE_COLUMNS:
-        if name in table.column_names and pa.types.is_timestamp(table.schema.field(name).type):
+    for name in table.column_names:
+        if _is_date_column(name) and pa.types.is_timestamp(table.schema.field(name).type):
             table = table.set_column(
                 table.column_names.index(name), name, table[name].cast(pa.timestamp("ms")).cast(pa.date32())
             )
@@ -58,8 +62,8 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas(date_as_object=False)
-    for name in DATE_COLUMNS:
-        if name in frame.columns:
+    for name in frame.columns:
+        if _is_date_column(name):
             frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ns]")
     return frame
 
