@@ -82,7 +82,7 @@ class ParquetLake:
         return str(self.asset_dir(asset) / "*" / "*.parquet")
 
     def _file(self, asset: str, ticker: str | None, month: str) -> Path:
-        return self.asset_dir(asset) / ticker or ALL_TICKERS / f"{month}.parquet"
+        return self.asset_dir(asset) / (ticker or ALL_TICKERS) / f"{month}.parquet"
 
     @contextmanager
     def _locked(self, path: Path) -> Iterator[None]:

@@ -1,0 +1,48 @@
+"""Shared fixtures: every test gets its own data folder and Dagster instance; nothing touches the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private FA_DATA_DIR for the test."""
+    monkeypatch.setenv("FA_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def write_bar_files(folder: Path, files: dict[str, pd.DataFrame | str]) -> Path:
+    """Write `<TICKER>.csv` files (frames or raw text) into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = folder / (name if "." in name else f"{name}.csv")
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            content.to_csv(path, index=False)
+    return folder
+
+
+def clean_bars(dates: list[str], start_price: float = 100.0) -> pd.DataFrame:
+    """Valid OHLCV bars on the given dates, prices drifting up by 1 a day."""
+    n = len(dates)
+    close = [start_price + i for i in range(n)]
+    return pd.DataFrame(
+        {
+            "date": dates,
+            "open": [c - 0.5 for c in close],
+            "high": [c + 1.0 for c in close],
+            "low": [c - 1.0 for c in close],
+            "close": close,
+            "volume": [1_000_000.0 + i for i in range(n)],
+        }
+    )
