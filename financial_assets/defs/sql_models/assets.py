@@ -1,0 +1,41 @@
+"""One Dagster asset per SQL model in dbt_like_sql/, executed by DuckDB over the lake for a date range."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from financial_assets.defs.metadata import frame_metadata
+from financial_assets.defs.partitions import run_dates, trading_date_partitions
+from financial_assets.defs.resources import LakeResource, MarketResource
+from financial_assets.sql_models import SqlModel, load_project, run_model
+
+SQL_GROUP = "sql_models"
+
+
+def build_sql_model_asset(model: SqlModel) -> dg.AssetsDefinition:
+    """An asset that runs `model` for the run's dates and replaces those dates in the lake."""
+
+    @dg.asset(
+        name=model.name,
+        partitions_def=trading_date_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[*model.sources, *model.refs],
+        group_name=SQL_GROUP,
+        kinds={"duckdb", "sql", "parquet"},
+        description=model.description,
+        metadata={"sql_file": dg.MetadataValue.path(str(model.path)),
+                  "sql": dg.MetadataValue.md(f"```sql\n{model.template}\n```")},
+    )
+    def _sql_model(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource) -> dg.MaterializeResult:
+        dates = run_dates(context.partition_keys)
+        frame = run_model(model, lake.lake, dates.min().date(), dates.max().date(),
+                          benchmark_ticker=market.benchmark_ticker)
+        frame = frame.loc[frame["date"].isin(dates)].reset_index(drop=True)
+        lake.lake.write(model.name, frame, {None: dates})
+        return dg.MaterializeResult(metadata=frame_metadata(frame, str(lake.lake.asset_dir(model.name))))
+
+    return _sql_model
+
+
+SQL_MODELS = load_project()
+sql_model_assets = [build_sql_model_asset(model) for model in SQL_MODELS.values()]
