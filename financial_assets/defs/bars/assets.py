@@ -1,6 +1,5 @@
 """raw_bars, validated_bars and quarantined_bars: bars from the source into the validated lake."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

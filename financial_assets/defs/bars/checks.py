@@ -1,6 +1,5 @@
 """Partitioned checks on validated_bars: pandera (ERROR, blocking) and Great Expectations (WARN)."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

@@ -1,6 +1,5 @@
 """Keeps the dynamic ticker partitions in step with the source: a new file or ticker adds a partition."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """The features asset: the registry's indicators per ticker and date, from bars at or before that date."""
 
-from __future__ import annotations
 
 import dagster as dg
 

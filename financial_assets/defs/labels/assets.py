@@ -1,6 +1,5 @@
 """The labels asset: forward returns, directions and triple-barrier outcomes, each with its end time t1."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

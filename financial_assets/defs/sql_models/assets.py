@@ -1,6 +1,5 @@
 """One Dagster asset per SQL model in dbt_like_sql/, executed by DuckDB over the lake for a date range."""
 
-from __future__ import annotations
 
 import dagster as dg
 

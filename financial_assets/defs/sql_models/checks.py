@@ -1,6 +1,5 @@
 """The column tests declared in each model's YAML file, run as partitioned asset checks."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
@@ -8,32 +7,29 @@ import pandas as pd
 from financial_assets.defs.partitions import run_dates, trading_date_partitions
 from financial_assets.defs.resources import LakeResource
 from financial_assets.defs.sql_models.assets import SQL_MODELS
-from financial_assets.sql_models import SqlModel, run_model_tests
+from financial_assets.sql_models import ColumnTest, SqlModel, run_model_tests
 
 
-def build_sql_model_checks(model: SqlModel) -> list[dg.AssetChecksDefinition]:
-    """One check per declared test of `model`, judged on the run's dates."""
-    checks = []
-    for test in model.tests:
+def build_sql_model_check(model: SqlModel, test: ColumnTest) -> dg.AssetChecksDefinition:
+    """A check that judges one declared test of `model` on the run's dates."""
 
-        @dg.asset_check(asset=model.name, name=test.name, partitions_def=trading_date_partitions,
-                        description=f"{test.kind} on {', '.join(test.columns)} (declared in {model.path.name[:-4]}.yml)")
-        def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource, _test=test) -> dg.AssetCheckResult:
-            dates = run_dates(context.partition_keys)
-            frame = lake.lake.read(model.name, start=dates.min(), end=dates.max())
-            frame = frame.loc[frame["date"].isin(dates)] if len(frame) else frame
-            result = next(r for r in run_model_tests(model, frame) if r.name == _test.name)
-            return dg.AssetCheckResult(
-                passed=result.passed,
-                metadata={
-                    "rows_checked": dg.MetadataValue.int(len(frame)),
-                    "failures": dg.MetadataValue.int(result.failures),
-                    "sample": dg.MetadataValue.md(pd.DataFrame(result.sample).to_markdown(index=False) if result.sample else "_none_"),
-                },
-            )
+    @dg.asset_check(asset=model.name, name=test.name, partitions_def=trading_date_partitions,
+                    description=f"{test.kind} on {', '.join(test.columns)} (declared in {model.name}.yml)")
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        dates = run_dates(context.partition_keys)
+        frame = lake.lake.read(model.name, start=dates.min(), end=dates.max())
+        frame = frame.loc[frame["date"].isin(dates)] if len(frame) else frame
+        result = next(r for r in run_model_tests(model, frame) if r.name == test.name)
+        return dg.AssetCheckResult(
+            passed=result.passed,
+            metadata={
+                "rows_checked": dg.MetadataValue.int(len(frame)),
+                "failures": dg.MetadataValue.int(result.failures),
+                "sample": dg.MetadataValue.md(pd.DataFrame(result.sample).to_markdown(index=False) if result.sample else "_none_"),
+            },
+        )
 
-        checks.append(_check)
-    return checks
+    return _check
 
 
-sql_model_checks = [check for model in SQL_MODELS.values() for check in build_sql_model_checks(model)]
+sql_model_checks = [build_sql_model_check(model, test) for model in SQL_MODELS.values() for test in model.tests]

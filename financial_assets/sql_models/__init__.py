@@ -1,0 +1,8 @@
+"""The dbt-like SQL layer: models in dbt_like_sql/ run by DuckDB over the lake, tests from YAML."""
+
+from financial_assets.sql_models.engine import lookback_start, run_model
+from financial_assets.sql_models.model_tests import TestResult, run_model_tests
+from financial_assets.sql_models.project import DEFAULT_MODELS_DIR, ColumnTest, SqlModel, load_project
+
+__all__ = ["DEFAULT_MODELS_DIR", "ColumnTest", "SqlModel", "TestResult", "load_project", "lookback_start",
+           "run_model", "run_model_tests"]
