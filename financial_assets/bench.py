@@ -43,10 +43,11 @@ def bench_validated_backfill(sample_partitions: int, tickers: list[str] | None) 
     import dagster as dg
 
     from financial_assets.definitions import defs
+    from financial_assets.defs.resources import bar_source_from_env
     from financial_assets.runner import register_tickers, session_keys
     from financial_assets.validation.triage import triage_bars  # noqa: F401  (imported before timing)
 
-    source = defs.resources["bar_source"].source()
+    source = bar_source_from_env()
     tickers = tickers or source.tickers()
     job = dg.define_asset_job("bench_validate", selection=["raw_bars", "validated_bars", "quarantined_bars"]).resolve(
         asset_graph=defs.resolve_asset_graph()
@@ -100,10 +101,11 @@ def bench_graph_wall(tickers: list[str] | None) -> None:
     import dagster as dg
 
     from financial_assets.definitions import defs
+    from financial_assets.defs.resources import bar_source_from_env
     from financial_assets.runner import RunSummary, register_tickers, run_pipeline
 
     instance = dg.DagsterInstance.ephemeral()
-    source = defs.resources["bar_source"].source()
+    source = bar_source_from_env()
     tickers = tickers or source.tickers()
     register_tickers(instance, tickers)
     dates = [source.load(t)["date"] for t in tickers]

@@ -33,10 +33,11 @@ def _source_span(source, tickers: list[str]) -> tuple[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from financial_assets.definitions import defs
+    from financial_assets.defs.resources import bar_source_from_env
     from financial_assets.runner import lake_rows, run_pipeline
 
     began = time.perf_counter()
-    source = defs.resources["bar_source"].source()
+    source = bar_source_from_env()
     tickers = args.tickers.split(",") if args.tickers else source.tickers()
     first, last = _source_span(source, tickers)
     start = max(args.start or first, env("FA_HISTORY_START"))

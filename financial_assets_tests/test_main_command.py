@@ -29,8 +29,8 @@ def test_main_command_on_a_slice_of_the_default_data(tmp_path):
     assert "validated_bars" in out.stdout and "training_table" in out.stdout
     assert " 0 failed" in out.stdout
     lake = ParquetLake(tmp_path / "data" / "lake")
-    assert len(lake.read("validated_bars")) == 2 * 19
-    assert len(lake.read("training_table")) == 2 * 19
+    assert len(lake.read("validated_bars")) == 2 * 20
+    assert len(lake.read("training_table")) == 2 * 20
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from financial_assets.lake import ParquetLake
+from financial_assets.settings import env
 from financial_assets.sources import BarSource, make_source
 
 
@@ -72,3 +73,12 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
             features=dg.EnvVar("FA_FEATURES"),
         ),
     }
+
+
+def bar_source_from_env() -> BarSource:
+    """The configured source outside a Dagster run (command line, benchmarks), same settings."""
+    return BarSourceResource(
+        kind=env("FA_SOURCE"), folder=env("FA_SOURCE_DIR"), tickers=env("FA_TICKERS"),
+        seed=int(env("FA_SYNTHETIC_SEED")), n_synthetic=int(env("FA_SYNTHETIC_TICKERS")),
+        calendar=env("FA_CALENDAR"), history_start=env("FA_HISTORY_START"),
+    ).source()
