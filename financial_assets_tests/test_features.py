@@ -136,3 +136,12 @@ def test_the_guard_catches_a_feature_built_from_the_next_bar():
 
     bars = random_bars(200, seed=5)
     assert lookahead_violations(leaking, bars, bars["date"].iloc[120]) == ["next_ret"]
+
+
+def test_the_documented_registry_is_the_registry():
+    from pathlib import Path
+
+    from financial_assets.features.registry import registry_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "features.md"
+    assert docs.read_text() == registry_markdown(), "regenerate: python -m financial_assets.features.registry > docs/features.md"

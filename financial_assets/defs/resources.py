@@ -25,12 +25,12 @@ class BarSourceResource(dg.ConfigurableResource):
     """Where raw bars come from: embedded | folder | yfinance | synthetic."""
 
     kind: str
-    folder: str = ""
-    tickers: str = ""
-    seed: int = 7
-    n_synthetic: int = 20
-    calendar: str = "XNYS"
-    history_start: str = "2000-03-01"
+    folder: str
+    tickers: str
+    seed: int
+    n_synthetic: int
+    calendar: str
+    history_start: str
 
     def source(self) -> BarSource:
         names = [t for t in self.tickers.split(",") if t.strip()]
@@ -46,7 +46,7 @@ class MarketResource(dg.ConfigurableResource):
     calendar: str
     history_start: str
     benchmark_ticker: str
-    features: str = ""
+    features: str
 
     def feature_names(self) -> list[str] | None:
         names = [n.strip() for n in self.features.split(",") if n.strip()]

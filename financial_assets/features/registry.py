@@ -96,3 +96,19 @@ def registry_table(names: Sequence[str] | None = None) -> pd.DataFrame:
     """The registry as a table: name, family, lookback, source, description, default."""
     chosen = set(resolve_feature_names(names)) if names else set(FEATURE_REGISTRY)
     return pd.DataFrame([vars(s) for s in FEATURE_REGISTRY.values() if s.name in chosen])
+
+
+def registry_markdown() -> str:
+    """The registry as the markdown page docs/features.md (regenerate: python -m financial_assets.features.registry)."""
+    table = registry_table().to_markdown(index=False)
+    return (
+        "# Feature registry\n\n"
+        f"{len(FEATURE_REGISTRY)} features; the default set has {len(DEFAULT_FEATURES)} (`default` = True). "
+        "Choose another set with `FA_FEATURES=name,name,...`. `lookback` is the number of bars before the first "
+        "non-null value; every value at date D is computed from bars at or before D, on split-adjusted prices.\n\n"
+        f"{table}\n"
+    )
+
+
+if __name__ == "__main__":
+    print(registry_markdown(), end="")
