@@ -7,5 +7,3 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 #: prices and volume are float64; `adj_close` is NaN when the source has none;
 #: `source_row` is the row's position in the source, so out-of-order input stays visible.
 RAW_COLUMNS = ("ticker", "date", "open", "high", "low", "close", "volume", "adj_close", "source_row")
-#: Split-adjusted prices downstream assets use; the raw prices stay beside them.
-ADJUSTED_COLUMNS = ("adj_open", "adj_high", "adj_low", "adj_close", "adj_volume", "adj_factor")

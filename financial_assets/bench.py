@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -24,9 +25,12 @@ def bench_line(name: str, value: float, unit: str, ratio: float, reference: str)
     return line
 
 
+def _rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
 def _peak_rss_mb() -> float:
-    info = psutil.Process().memory_info()
-    return getattr(info, "peak_wset", info.rss) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def _run_range(job, instance, first: str, last: str) -> float:
@@ -45,7 +49,6 @@ def bench_validated_backfill(sample_partitions: int, tickers: list[str] | None) 
     from financial_assets.definitions import defs
     from financial_assets.defs.resources import bar_source_from_env
     from financial_assets.runner import register_tickers, session_keys
-    from financial_assets.validation.triage import triage_bars  # noqa: F401  (imported before timing)
 
     source = bar_source_from_env()
     tickers = tickers or source.tickers()
@@ -55,7 +58,7 @@ def bench_validated_backfill(sample_partitions: int, tickers: list[str] | None) 
     instance = dg.DagsterInstance.ephemeral()
     register_tickers(instance, tickers)
     spans = {t: source.load(t)["date"] for t in tickers}
-    ticker_days = sum(len(s) for s in spans.values())
+    baseline_mb = _rss_mb()
 
     # reference: one run per partition, on the first sessions of the first ticker
     first = tickers[0]
@@ -67,9 +70,11 @@ def bench_validated_backfill(sample_partitions: int, tickers: list[str] | None) 
 
     # measured: one single-run backfill per ticker over its whole history
     began = time.perf_counter()
+    ticker_days = 0
     for ticker in tickers:
         dates = session_keys(spans[ticker].min().date().isoformat(), spans[ticker].max().date().isoformat())
         _run_range(job, instance, f"{dates[0]}|{ticker}", f"{dates[-1]}|{ticker}")
+        ticker_days += len(dates)
     seconds = time.perf_counter() - began
     rate = ticker_days / seconds
     print(f"# {ticker_days} ticker-days of {len(tickers)} tickers in {seconds:.1f}s wall; "
@@ -78,7 +83,8 @@ def bench_validated_backfill(sample_partitions: int, tickers: list[str] | None) 
                "one_run_per_partition")
     bench_line("validated_backfill_wall", seconds, "s", seconds / (ticker_days / per_partition_rate),
                "one_run_per_partition_extrapolated")
-    bench_line("validated_backfill_peak_rss", _peak_rss_mb(), "MiB", 1.0, "self")
+    peak = _peak_rss_mb()
+    bench_line("validated_backfill_peak_rss", peak, "MiB", peak / baseline_mb, "rss_after_imports")
 
 
 def bench_features(n_tickers: int, n_bars: int) -> None:
@@ -109,7 +115,7 @@ def bench_graph_wall(tickers: list[str] | None) -> None:
     tickers = tickers or source.tickers()
     register_tickers(instance, tickers)
     dates = [source.load(t)["date"] for t in tickers]
-    start = min(d.min() for d in dates).date().isoformat()
+    start = max(min(d.min() for d in dates).date().isoformat(), os.environ["FA_HISTORY_START"])
     end = max(d.max() for d in dates).date().isoformat()
     began = time.perf_counter()
     summary: RunSummary = run_pipeline(defs, instance, tickers, start, end)
@@ -129,11 +135,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample-partitions", type=int, default=20, help="runs in the one-run-per-partition reference")
     parser.add_argument("--feature-tickers", type=int, default=200)
     parser.add_argument("--feature-bars", type=int, default=2500)
+    parser.add_argument("--history-start", default="2000-03-01",
+                        help="first partition date (default: the whole embedded history)")
     args = parser.parse_args(argv)
     # benchmarks never touch the user's lake or Dagster instance
     os.environ["FA_DATA_DIR"] = tempfile.mkdtemp(prefix="fa-bench-")
     os.environ["FA_SOURCE"] = "embedded"
-    os.environ["FA_HISTORY_START"] = "2000-03-01"  # the whole embedded history
+    os.environ["FA_HISTORY_START"] = args.history_start
     apply_env_defaults()
     tickers = args.tickers.split(",") if args.tickers else None
     print(f"# data in {Path(os.environ['FA_DATA_DIR'])}, {psutil.cpu_count()} cores")

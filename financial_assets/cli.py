@@ -35,10 +35,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from financial_assets.definitions import defs
     from financial_assets.defs.resources import bar_source_from_env
     from financial_assets.runner import lake_rows, run_pipeline
+    from financial_assets.tickers import normalize_ticker
 
     began = time.perf_counter()
     source = bar_source_from_env()
-    tickers = args.tickers.split(",") if args.tickers else source.tickers()
+    tickers = [normalize_ticker(t) for t in args.tickers.split(",")] if args.tickers else source.tickers()
     first, last = _source_span(source, tickers)
     start = max(args.start or first, env("FA_HISTORY_START"))
     end = args.end or last

@@ -120,9 +120,3 @@ def compute_labels(
     ends = [f"t1_{h}" for h in horizons] + ["tb_t1"]
     out["t1"] = out[ends].max(axis=1)
     return out
-
-
-LABEL_COLUMNS: tuple[str, ...] = tuple(
-    c for c in compute_labels(pd.DataFrame({"date": pd.to_datetime([]), "open": [], "high": [], "low": [], "close": []})).columns
-    if c != "date"
-)

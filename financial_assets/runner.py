@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
+from financial_assets.lake import ParquetLake
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -92,20 +96,12 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, label: st
     summary.record(job, label, result, time.perf_counter() - began)
 
 
-def lake_rows(lake_root, assets: list[str]) -> pd.DataFrame:
-    """Rows and files per asset in the lake, for the summary."""
-    from financial_assets.lake import ParquetLake
-
+def lake_rows(lake_root: Path, assets: list[str]) -> pd.DataFrame:
+    """Rows and files per asset in the lake, for the summary (read from Parquet footers only)."""
     lake = ParquetLake(lake_root)
     rows = []
     for asset in assets:
         files = lake.files(asset)
-        count = sum(_parquet_rows(f) for f in files)
+        count = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
         rows.append({"asset": asset, "rows": count, "files": len(files)})
     return pd.DataFrame(rows)
-
-
-def _parquet_rows(path) -> int:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(path).metadata.num_rows

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
 
 #: Environment variable -> default. `dagster dev`, the CLI and the tests all read these.
 DEFAULTS: dict[str, str] = {
@@ -40,27 +38,3 @@ def apply_env_defaults() -> None:
 def env(name: str) -> str:
     """The value of one setting: the environment first, then the default."""
     return os.environ.get(name, DEFAULTS[name])
-
-
-@dataclass(frozen=True)
-class Settings:
-    """A snapshot of the settings the plain-Python parts need."""
-
-    data_dir: Path
-    history_start: str
-    calendar: str
-    benchmark_ticker: str
-
-    @property
-    def lake_dir(self) -> Path:
-        return self.data_dir / "lake"
-
-
-def load_settings() -> Settings:
-    """Read the settings from the environment."""
-    return Settings(
-        data_dir=Path(env("FA_DATA_DIR")).resolve(),
-        history_start=env("FA_HISTORY_START"),
-        calendar=env("FA_CALENDAR"),
-        benchmark_ticker=env("FA_BENCHMARK_TICKER"),
-    )

@@ -126,3 +126,18 @@ def test_an_unsafe_file_name_in_the_folder_is_reported(folder, data_dir):
     write_bar_files(folder, {"A B.csv": clean_bars(DATES)})
     with pytest.raises(BarDataError, match="ticker_safe_identifier"):
         make_source("folder", folder=str(folder)).tickers()
+
+
+def test_a_rerun_with_revised_source_values_archives_the_old_raw_bars(folder, data_dir, instance):
+    frame = clean_bars(DATES)
+    write_bar_files(folder, {"ACME": frame})
+    run_range("ticker_assets_job", f"{FIRST}|ACME", f"{LAST}|ACME", instance, ["ACME"])
+    revised = frame.copy()
+    revised.loc[1, "close"] += 0.25
+    write_bar_files(folder, {"ACME": revised})
+    assert run_range("ticker_assets_job", f"{FIRST}|ACME", f"{LAST}|ACME", instance).success
+    lake = ParquetLake(data_dir / "lake")
+    archived = lake.read("raw_bar_revisions")
+    assert archived[["ticker", "date", "close"]].values.tolist() == [["ACME", pd.Timestamp(DATES[1]), frame.loc[1, "close"]]]
+    assert archived["replaced_at"].notna().all()
+    assert lake.read("raw_bars")["close"].tolist() == revised["close"].tolist()

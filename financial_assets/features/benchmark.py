@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pandas as pd
-import talib
+from talib import _ta_lib as talib  # the C functions, as compute.py calls them
 
 from financial_assets.features.compute import OHLCV, compute_features_panel
 from financial_assets.features.registry import DEFAULT_FEATURES, FEATURE_REGISTRY

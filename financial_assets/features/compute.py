@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import talib
+from talib import _ta_lib as talib  # the C functions, without the pandas/polars dispatch wrapper
 
 from financial_assets.features.registry import FEATURE_REGISTRY, resolve_feature_names
 from financial_assets.trading_calendar import trading_days_to_month_end
@@ -157,7 +157,7 @@ def _fill(out: np.ndarray, dates: np.ndarray, ohlcv: np.ndarray, names: list[str
 def compute_features(bars: pd.DataFrame, names: Sequence[str] | None = None, *, calendar_code: str = "XNYS") -> pd.DataFrame:
     """Features of one ticker's bars (date, open, high, low, close, volume; sorted by date)."""
     chosen = computable(resolve_feature_names(names))
-    values = np.empty((len(bars), len(chosen)))
+    values = np.empty((len(bars), len(chosen)), order="F")
     if len(bars):
         ohlcv = np.ascontiguousarray(bars[OHLCV].to_numpy(dtype=np.float64).T)
         _fill(values, bars["date"].to_numpy(), ohlcv, chosen, calendar_code)
@@ -179,7 +179,7 @@ def compute_features_panel(
     dates = ordered["date"].to_numpy()
     ohlcv = np.ascontiguousarray(ordered[OHLCV].to_numpy(dtype=np.float64).T)
     bounds = np.flatnonzero(np.r_[True, tickers[1:] != tickers[:-1], True]) if len(ordered) else np.array([0])
-    values = np.empty((len(ordered), len(chosen)))
+    values = np.empty((len(ordered), len(chosen)), order="F")  # column writes stay contiguous
 
     def one(span: tuple[int, int]) -> None:
         a, b = span

@@ -5,10 +5,12 @@ import dagster as dg
 import pandas as pd
 
 from financial_assets.bars import RAW_COLUMNS
+from financial_assets.defs.history import keep_run_rows
 from financial_assets.defs.metadata import frame_metadata
 from financial_assets.defs.partitions import bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
 from financial_assets.errors import BarDataError
+from financial_assets.revisions import archive, replaced_rows
 from financial_assets.trading_calendar import trading_sessions
 from financial_assets.validation.rules import QUARANTINE_COLUMNS
 from financial_assets.validation.triage import triage_bars
@@ -27,7 +29,8 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...] | list[str]) ->
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="bars",
     kinds={"python", "parquet"},
-    description="Bars exactly as the source gave them (raw prices, source row order), one partition per ticker and trading date.",
+    description="Bars exactly as the source gave them (raw prices, source row order), one partition per ticker and "
+    "trading date. A rerun whose source values changed keeps the old rows in raw_bar_revisions.",
 )
 def raw_bars(
     context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource, market: MarketResource
@@ -47,9 +50,15 @@ def raw_bars(
             )
         frames.append(bars.loc[bars["date"].isin(dates)])
     frame = _concat(frames, RAW_COLUMNS)
+    previous = lake.lake.read("raw_bars", list(wanted), start=min(d.min() for d in wanted.values()),
+                              end=max(d.max() for d in wanted.values()))
+    previous = keep_run_rows(previous, wanted) if len(previous) else previous
+    revised = archive(lake.lake, replaced_rows(previous, frame), pd.Timestamp.now(tz="UTC"))
     lake.lake.write("raw_bars", frame, dict(wanted))
     context.log.info(f"raw_bars: {len(frame)} bars for {len(wanted)} tickers, {len(context.partition_keys)} partitions")
-    return dg.MaterializeResult(metadata=frame_metadata(frame, str(lake.lake.asset_dir("raw_bars"))))
+    meta = frame_metadata(frame, str(lake.lake.asset_dir("raw_bars")))
+    meta["revised_bars"] = dg.MetadataValue.int(revised)
+    return dg.MaterializeResult(metadata=meta)
 
 
 @dg.multi_asset(
