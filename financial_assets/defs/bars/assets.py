@@ -75,6 +75,9 @@ def raw_bars(
     ],
     partitions_def=bar_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # either may be selected alone (`--select validated_bars`); both come from one triage and
+    # both are written, so the lake never holds a validated bar without its quarantine records
+    can_subset=True,
 )
 def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource):
     wanted = dates_by_ticker(context.partition_keys)
@@ -99,10 +102,13 @@ def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market:
         meta["corporate_actions"] = dg.MetadataValue.int(len(actions))
         if len(actions):
             meta["corporate_action_days"] = dg.MetadataValue.md(actions.to_markdown(index=False))
-    yield dg.MaterializeResult(asset_key="validated_bars", metadata=meta)
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    if "validated_bars" in selected:
+        yield dg.MaterializeResult(asset_key="validated_bars", metadata=meta)
     qmeta = frame_metadata(bad, str(lake.lake.asset_dir("quarantined_bars")))
     if len(bad):
         qmeta["by_rule"] = dg.MetadataValue.md(
             bad.groupby(["rule", "severity"]).size().rename("records").reset_index().to_markdown(index=False)
         )
-    yield dg.MaterializeResult(asset_key="quarantined_bars", metadata=qmeta)
+    if "quarantined_bars" in selected:
+        yield dg.MaterializeResult(asset_key="quarantined_bars", metadata=qmeta)
