@@ -34,10 +34,11 @@ def _peak_rss_mb() -> float:
 
 
 def _run_range(job, instance, first: str, last: str) -> float:
-    from financial_assets.runner import RANGE_END_TAG, RANGE_START_TAG
+    from financial_assets.runner import QUIET_CONSOLE, RANGE_END_TAG, RANGE_START_TAG
 
     began = time.perf_counter()
-    result = job.execute_in_process(instance=instance, tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
+    result = job.execute_in_process(run_config=QUIET_CONSOLE, instance=instance,
+                                    tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
     assert result.success
     return time.perf_counter() - began
 
