@@ -10,6 +10,11 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class FeatureSpec:
+    """One feature: `name` is snake case <indicator>_<period>; `family` one of returns, momentum,
+    volatility, volume, trend, calendar, cross_asset; `lookback` the bars of history before the first
+    non-null value (0 for calendar); `source` the TA-Lib call or formula ("sql:cross_asset_features"
+    for the ones the SQL layer computes); `default` whether it is in the default set."""
+
     name: str
     family: str
     lookback: int      # bars before the first non-null value
@@ -45,19 +50,19 @@ def _specs() -> list[FeatureSpec]:
         FeatureSpec("keltner_pos_20", "volatility", 20, "(close - (EMA20 - 2 ATR20)) / (4 ATR20), talib.EMA/ATR",
                     "position in the Keltner channel"),
     ]
-    s += [FeatureSpec(f"rv_{n}", "volatility", n, f"talib.STDDEV(log_ret_1, {n}) (population)", f"{n}-bar realized volatility")
+    s += [FeatureSpec(f"rv_{n}", "volatility", n, f"std(log_ret_1, last {n} bars, ddof=0)", f"{n}-bar realized volatility")
           for n in (5, 10, 20)]
     s += [
-        FeatureSpec("parkinson_20", "volatility", 19, "sqrt(talib.SMA(ln(high/low)^2, 20) / (4 ln 2))", "Parkinson range volatility"),
+        FeatureSpec("parkinson_20", "volatility", 19, "sqrt(mean(ln(high/low)^2, 20) / (4 ln 2))", "Parkinson range volatility"),
         FeatureSpec("garman_klass_20", "volatility", 19,
-                    "sqrt(talib.SMA(0.5 ln(high/low)^2 - (2 ln 2 - 1) ln(close/open)^2, 20))", "Garman-Klass volatility"),
+                    "sqrt(mean(0.5 ln(high/low)^2 - (2 ln 2 - 1) ln(close/open)^2, 20))", "Garman-Klass volatility"),
         FeatureSpec("vol_ratio_5_20", "volatility", 20, "rv_5 / rv_20", "short over long realized volatility"),
         FeatureSpec("obv", "volume", 0, "talib.OBV(close, volume)", "on-balance volume (cumulative level)", False),
         FeatureSpec("mfi_14", "volume", 14, "talib.MFI(high, low, close, volume, 14)", "money flow index"),
-        FeatureSpec("volume_ratio_5_20", "volume", 19, "talib.SMA(volume, 5) / talib.SMA(volume, 20)", "volume surge"),
-        FeatureSpec("vwap_dist_20", "volume", 19, "close / (talib.SUM(tp*volume, 20) / talib.SUM(volume, 20)) - 1",
+        FeatureSpec("volume_ratio_5_20", "volume", 19, "mean(volume, 5) / mean(volume, 20)", "volume surge"),
+        FeatureSpec("vwap_dist_20", "volume", 19, "close / (sum(tp*volume, 20) / sum(volume, 20)) - 1, tp = (high+low+close)/3",
                     "distance from the rolling 20-bar VWAP"),
-        FeatureSpec("cmf_20", "volume", 19, "talib.SUM(mfm*volume, 20) / talib.SUM(volume, 20)", "Chaikin money flow"),
+        FeatureSpec("cmf_20", "volume", 19, "sum(mfm*volume, 20) / sum(volume, 20), mfm = ((c-l)-(h-c))/(h-l), 0 if h = l", "Chaikin money flow"),
     ]
     s += [FeatureSpec(f"sma_dist_{n}", "trend", n - 1, f"close / talib.SMA(close, {n}) - 1", f"distance from the {n}-bar SMA")
           for n in (5, 10, 20, 50, 200)]

@@ -1,4 +1,9 @@
-"""The embedded default: real daily bars shipped inside the bokeh-sampledata package (public domain)."""
+"""The embedded default: real daily bars shipped inside the `bokeh-sampledata` package (public domain).
+
+AAPL, IBM, MSFT 2000-03-01..2013-03-01, GOOG from 2004-08-19, FB from 2012-05-18: unadjusted OHLCV
+with the real splits left in (AAPL 2000-06-21 and 2005-02-28, MSFT 2003-02-18), plus Yahoo's
+adjusted close. No network is needed.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,20 @@ import pandas as pd
 
 from financial_assets.errors import BarDataError
 from financial_assets.sources.base import between, standardize_bars
+from financial_assets.tickers import normalize_ticker
 
 TICKERS = ("AAPL", "FB", "GOOG", "IBM", "MSFT")
 
 
 @lru_cache(maxsize=len(TICKERS))
 def _bars(ticker: str) -> pd.DataFrame:
-    from bokeh_sampledata import stocks
+    from bokeh_sampledata import stocks  # imported late: reads five gzip files
 
     return standardize_bars(pd.DataFrame(getattr(stocks, ticker)), ticker)
 
 
 class EmbeddedSource:
-    """AAPL, FB, GOOG, IBM, MSFT, 2000-2013: unadjusted OHLCV with real splits, plus the adjusted close."""
+    """Five real tickers from `bokeh_sampledata.stocks`, through the same `standardize_bars` as user files."""
 
     name = "embedded"
 
@@ -29,6 +35,7 @@ class EmbeddedSource:
         return list(TICKERS)
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        ticker = normalize_ticker(ticker)
         if ticker not in TICKERS:
-            raise BarDataError("file_exists", f"the embedded data has only {', '.join(TICKERS)}", ticker=ticker)
-        return between(_bars(ticker), start, end)
+            raise BarDataError("ticker_in_source", f"the embedded data has only {', '.join(TICKERS)}", ticker=ticker)
+        return between(_bars(ticker), start, end)  # `between` copies: the cached frame stays untouched

@@ -1,4 +1,8 @@
-"""A folder of user files, one per ticker: <TICKER>.csv or <TICKER>.parquet."""
+"""A folder of user files, one per ticker: `<TICKER>.csv` or `<TICKER>.parquet` (extension in any case).
+
+No path is ever built from a ticker: `load` compares the requested (already normalized, so safe)
+ticker with the names the folder lists, which also rules out traversal such as `../x`.
+"""
 
 from __future__ import annotations
 
@@ -14,35 +18,64 @@ from financial_assets.tickers import normalize_ticker
 SUFFIXES = (".csv", ".parquet")
 
 
+def _bar_files(folder: Path | None) -> list[Path]:
+    """The folder's `.csv`/`.parquet` files (hidden files such as `._AAPL.csv` are OS metadata, skipped)."""
+    if folder is None or not folder.is_dir():
+        raise BarDataError("source_folder_exists", f"no such folder {str(folder or '')!r} (set FA_SOURCE_DIR)")
+    return [p for p in sorted(folder.iterdir())
+            if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and p.is_file()]
+
+
+def _read(path: Path, ticker: str) -> pd.DataFrame:
+    """The file's table as read: CSV cells as text (standardize_bars converts them), Parquet as stored."""
+    if path.stat().st_size == 0:
+        raise BarDataError("non_empty", f"{path.name} is empty (0 bytes)", ticker=ticker)
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, na_filter=False, encoding="utf-8-sig", skipinitialspace=True)
+    except pd.errors.EmptyDataError as err:
+        raise BarDataError("non_empty", f"{path.name} has no header and no rows", ticker=ticker) from err
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as err:
+        raise BarDataError("readable_file", f"{path.name} cannot be read: {err}", ticker=ticker) from err
+
+
 class FolderSource:
-    """Bars the user brings: the file name is the ticker, header case is ignored."""
+    """Bars the user brings: the file name is the ticker; header case and column order are free."""
 
     name = "folder"
 
     def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-
-    def _files(self) -> dict[str, Path]:
-        if not str(self.folder) or not self.folder.is_dir():
-            raise BarDataError("source_folder_exists", f"no such folder {str(self.folder)!r} (set FA_SOURCE_DIR)")
-        files = {}
-        for path in sorted(self.folder.iterdir()):
-            if path.suffix.lower() in SUFFIXES:
-                files[normalize_ticker(path.stem)] = path
-        return files
+        # an empty setting must not silently mean the working directory (Path("") is ".")
+        self.folder = Path(folder) if str(folder).strip() else None
 
     def tickers(self) -> list[str]:
-        return sorted(self._files())
+        """Tickers named by the folder's files; a file whose name is not a safe ticker is an error."""
+        found: dict[str, Path] = {}
+        for path in _bar_files(self.folder):
+            try:
+                ticker = normalize_ticker(path.stem)
+            except BarDataError as err:
+                raise BarDataError("ticker_safe_identifier", f"file {path.name!r} in {self.folder}: {err}. "
+                                   "Rename it to <TICKER>.csv or <TICKER>.parquet", ticker=path.stem) from err
+            if ticker in found:
+                raise BarDataError("unique_ticker_file", f"both {found[ticker].name!r} and {path.name!r} hold "
+                                   f"{ticker} in {self.folder}", ticker=ticker)
+            found[ticker] = path
+        return sorted(found)
+
+    def path_of(self, ticker: str) -> Path:
+        """The one file holding `ticker`'s bars."""
+        ticker = normalize_ticker(ticker)
+        matches = [p for p in _bar_files(self.folder) if p.stem.strip().upper() == ticker]
+        if not matches:
+            raise BarDataError("file_exists", f"no {ticker}.csv or {ticker}.parquet in {self.folder}", ticker=ticker)
+        if len(matches) > 1:
+            raise BarDataError("unique_ticker_file", f"{[p.name for p in matches]} all hold {ticker} in {self.folder}",
+                               ticker=ticker)
+        return matches[0]
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
         ticker = normalize_ticker(ticker)
-        path = self._files().get(ticker)
-        if path is None:
-            raise BarDataError("file_exists", f"no {ticker}.csv or {ticker}.parquet in {self.folder}", ticker=ticker)
-        if path.stat().st_size == 0:
-            raise BarDataError("non_empty", f"{path.name} is empty", ticker=ticker)
-        if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        return between(standardize_bars(frame, ticker), start, end)
+        path = self.path_of(ticker)
+        return between(standardize_bars(_read(path, ticker), ticker), start, end)

@@ -1,4 +1,13 @@
-"""The column tests a model's YAML declares, judged on the model's output frame."""
+"""The column tests a model's YAML declares, judged on the model's output frame.
+
+* ``unique``: failing rows are every row whose key combination occurs more than once;
+* ``not_null``: rows with a null (None/NaN/NaT) in any of the columns;
+* ``accepted_range``: rows whose value is below ``min`` or above ``max`` (inclusive bounds; nulls
+  are ignored, as in dbt).
+
+An empty frame passes every test; a column missing from a non-empty frame is a ValueError (the
+YAML and the SQL disagree).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +22,8 @@ SAMPLE_ROWS = 5
 
 @dataclass(frozen=True)
 class TestResult:
+    """The outcome of one declared test: failing row count and up to SAMPLE_ROWS of them as text."""
+
     __test__ = False  # not a pytest class
 
     name: str
@@ -21,30 +32,38 @@ class TestResult:
     sample: list[dict] = field(default_factory=list)
 
 
-def _failing_rows(test: ColumnTest, frame: pd.DataFrame) -> pd.DataFrame:
+def failing_rows(test: ColumnTest, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `frame` that violate `test`, with the key and tested columns."""
     columns = list(test.columns)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"test {test.name}: columns {missing} are not in the model's output")
+    keys = [c for c in ("ticker", "date") if c in frame.columns and c not in columns]
     if test.kind == "unique":
-        return frame.loc[frame.duplicated(columns, keep=False), columns]
-    if test.kind == "not_null":
-        return frame.loc[frame[columns].isna().any(axis=1), columns]
-    values = frame[columns[0]]
-    bad = pd.Series(False, index=frame.index)
-    if test.min is not None:
-        bad |= values < test.min
-    if test.max is not None:
-        bad |= values > test.max
-    keys = [c for c in ("ticker", "date") if c in frame.columns]
-    return frame.loc[bad, [*keys, columns[0]]]
+        bad = frame.duplicated(columns, keep=False)
+    elif test.kind == "not_null":
+        bad = frame[columns].isna().any(axis=1)
+    elif test.kind == "accepted_range":
+        values = pd.to_numeric(frame[columns[0]], errors="raise")
+        bad = pd.Series(False, index=frame.index)
+        if test.min is not None:
+            bad |= values < test.min
+        if test.max is not None:
+            bad |= values > test.max
+    else:
+        raise ValueError(f"unknown test kind {test.kind!r}")
+    return frame.loc[bad, [*keys, *columns]]
+
+
+def run_test(test: ColumnTest, frame: pd.DataFrame) -> TestResult:
+    """Judge one test on `frame`."""
+    if frame.empty:
+        return TestResult(test.name, True, 0, [])
+    failing = failing_rows(test, frame)
+    sample = failing.head(SAMPLE_ROWS).astype(str).to_dict("records")
+    return TestResult(test.name, failing.empty, len(failing), sample)
 
 
 def run_model_tests(model: SqlModel, frame: pd.DataFrame) -> list[TestResult]:
-    """One result per declared test of `model` on `frame` (nulls are ignored by accepted_range)."""
-    results = []
-    for test in model.tests:
-        failing = _failing_rows(test, frame)
-        sample = failing.head(SAMPLE_ROWS).astype(str).to_dict("records")
-        results.append(TestResult(test.name, failing.empty, len(failing), sample))
-    return results
+    """One result per declared test of `model`, in declaration order."""
+    return [run_test(test, frame) for test in model.tests]
