@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from financial_assets.definitions import defs
     from financial_assets.defs.resources import bar_source_from_env
     from financial_assets.runner import lake_rows, run_pipeline
-    from financial_assets.tickers import normalize_ticker
+    from financial_assets.core.tickers import normalize_ticker
 
     began = time.perf_counter()
     source = bar_source_from_env()
@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_tickers(args: argparse.Namespace) -> int:
     from financial_assets.runner import register_tickers
-    from financial_assets.tickers import normalize_ticker
+    from financial_assets.core.tickers import normalize_ticker
 
     instance = _instance()
     names = [normalize_ticker(t) for t in args.names]

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 
 #: the console shows warnings and errors only: one debug line per partition event would bury the summary
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -8,9 +8,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from financial_assets.errors import BarDataError
-from financial_assets.lake import ParquetLake
-from financial_assets.tickers import normalize_ticker
+from financial_assets.core.errors import BarDataError
+from financial_assets.storage.lake import ParquetLake
+from financial_assets.core.tickers import normalize_ticker
 from financial_assets_tests.conftest import clean_bars, write_bar_files
 from financial_assets_tests.dagster_helpers import check_results, failure_messages, materialized, run_range
 

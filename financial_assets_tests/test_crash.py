@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 
 RANGE = ("2012-01-03", "2012-03-30")
 

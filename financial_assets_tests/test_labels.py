@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from financial_assets.errors import BarDataError
-from financial_assets.labels import (
+from financial_assets.core.errors import BarDataError
+from financial_assets.labels.compute import (
     HORIZONS,
     LABEL_COLUMNS,
     TripleBarrierConfig,
@@ -21,7 +21,7 @@ from financial_assets.labels import (
     label_columns,
     triple_barrier_labels,
 )
-from financial_assets.lookahead import perturb_after
+from financial_assets.core.lookahead import perturb_after
 from financial_assets_tests.synthetic_bars import random_bars
 
 PRICES = ["open", "high", "low", "close"]

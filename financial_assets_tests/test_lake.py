@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 
 
 def _frame(ticker: str, dates: list[str], value: float) -> pd.DataFrame:

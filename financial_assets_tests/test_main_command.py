@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 
 BIN = Path(sys.executable).parent
 

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 from financial_assets.sources import make_source
 from financial_assets_tests.dagster_helpers import check_results, materialized, run_range
 

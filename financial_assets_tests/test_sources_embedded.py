@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from financial_assets.bars import RAW_COLUMNS
-from financial_assets.errors import BarDataError
+from financial_assets.core.bars import RAW_COLUMNS
+from financial_assets.core.errors import BarDataError
 from financial_assets.sources import EmbeddedSource, make_source
 
 

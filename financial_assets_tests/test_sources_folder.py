@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from financial_assets.bars import RAW_COLUMNS
-from financial_assets.errors import BarDataError
+from financial_assets.core.bars import RAW_COLUMNS
+from financial_assets.core.errors import BarDataError
 from financial_assets.sources import FolderSource, make_source
 from financial_assets_tests.conftest import clean_bars, write_bar_files
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from financial_assets.bars import RAW_COLUMNS
-from financial_assets.errors import BarDataError
+from financial_assets.core.bars import RAW_COLUMNS
+from financial_assets.core.errors import BarDataError
 from financial_assets.sources import make_source, standardize_bars
 from financial_assets_tests.conftest import clean_bars, write_bar_files
 

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from financial_assets.bars import RAW_COLUMNS
-from financial_assets.errors import BarDataError
+from financial_assets.core.bars import RAW_COLUMNS
+from financial_assets.core.errors import BarDataError
 from financial_assets.sources import YahooSource, make_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "yahoo_chart_AAPL_2013-01.json"

@@ -1,7 +1,7 @@
 """No look-ahead in the SQL models: changing bars after a date D leaves every row at or before D as it was.
 
 Each check writes the bars to a fresh lake, runs the model over the whole range, changes the bars
-after the cut (financial_assets.lookahead.perturb_after, then also deleting some later bars and
+after the cut (financial_assets.core.lookahead.perturb_after, then also deleting some later bars and
 adding a ticker that only starts after the cut), rewrites, reruns and compares rows <= cut to 1e-12.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from financial_assets.lookahead import lookahead_violations
+from financial_assets.core.lookahead import lookahead_violations
 from financial_assets.sql_models import SqlModel, load_project
 from financial_assets_tests.test_sql_support import (MODELS, TICKERS, lake_with, run, sessions, validated_frame,
                                                       with_adjusted)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import financial_assets.sql_models.engine as engine_module
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 from financial_assets.sql_models import load_project, lookback_start, run_model, run_model_tests
 from financial_assets_tests.test_sql_support import (MODELS, TICKERS, assert_same_values, day, lake_with,
                                                       reference_cross_asset, reference_universe, run, sessions,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 
 ADJUSTED_AS_OHLCV = {"adj_open": "open", "adj_high": "high", "adj_low": "low", "adj_close": "close", "adj_volume": "volume"}
 

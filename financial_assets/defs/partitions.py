@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from financial_assets.settings import env
-from financial_assets.trading_calendar import ALWAYS_OPEN, weekday_holidays
+from financial_assets.core.calendar import ALWAYS_OPEN, weekday_holidays
 
 TICKERS_PARTITION_NAME = "tickers"
 

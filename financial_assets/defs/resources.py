@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 from financial_assets.settings import env
 from financial_assets.sources import BarSource, make_source
 

@@ -27,7 +27,7 @@ import pandas as pd
 from talib import _ta_lib as talib  # the C functions, without the pandas/polars dispatch wrapper
 
 from financial_assets.features.registry import FEATURE_REGISTRY, resolve_feature_names
-from financial_assets.trading_calendar import trading_days_to_month_end
+from financial_assets.core.calendar import trading_days_to_month_end
 
 OHLCV = ["open", "high", "low", "close", "volume"]
 LN2 = np.log(2.0)

@@ -1,6 +1,6 @@
 """Bar sources: the embedded default, a folder of files, Yahoo Finance and a synthetic market.
 
-Every source returns the canonical raw frame of `financial_assets.bars.RAW_COLUMNS`; folder, Yahoo
+Every source returns the canonical raw frame of `financial_assets.core.bars.RAW_COLUMNS`; folder, Yahoo
 and embedded bars all pass through `standardize_bars`. Plain Python: nothing here imports Dagster.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from financial_assets.errors import BarDataError
+from financial_assets.core.errors import BarDataError
 from financial_assets.sources.base import BarSource, empty_bars, standardize_bars
 from financial_assets.sources.embedded import EmbeddedSource
 from financial_assets.sources.folder import FolderSource

@@ -16,9 +16,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from financial_assets.bars import RAW_COLUMNS
-from financial_assets.errors import BarDataError
-from financial_assets.tickers import normalize_ticker
+from financial_assets.core.bars import RAW_COLUMNS
+from financial_assets.core.errors import BarDataError
+from financial_assets.core.tickers import normalize_ticker
 
 #: canonical columns every input must have (after aliasing)
 REQUIRED = ("date", "open", "high", "low", "close", "volume")

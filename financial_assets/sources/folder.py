@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from financial_assets.errors import BarDataError
+from financial_assets.core.errors import BarDataError
 from financial_assets.sources.base import between, standardize_bars
-from financial_assets.tickers import normalize_ticker
+from financial_assets.core.tickers import normalize_ticker
 
 SUFFIXES = (".csv", ".parquet")
 

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from financial_assets.errors import BarDataError
+from financial_assets.core.errors import BarDataError
 from financial_assets.sources.base import between, empty_bars, standardize_bars
-from financial_assets.tickers import normalize_ticker
+from financial_assets.core.tickers import normalize_ticker
 
 #: first day asked for when `load` gets no start
 DEFAULT_START = dt.date(1990, 1, 1)

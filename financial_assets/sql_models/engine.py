@@ -19,7 +19,7 @@ import math
 import duckdb
 import pandas as pd
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 from financial_assets.sql_models.project import SqlModel, render
 
 #: The parameters a model may use, besides which it may not bind anything.

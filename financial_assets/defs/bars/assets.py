@@ -4,14 +4,14 @@
 import dagster as dg
 import pandas as pd
 
-from financial_assets.bars import RAW_COLUMNS
+from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.defs.history import keep_run_rows
 from financial_assets.defs.metadata import frame_metadata
 from financial_assets.defs.partitions import bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
-from financial_assets.errors import BarDataError
-from financial_assets.revisions import archive, replaced_rows
-from financial_assets.trading_calendar import trading_sessions
+from financial_assets.core.errors import BarDataError
+from financial_assets.storage.revisions import archive, replaced_rows
+from financial_assets.core.calendar import trading_sessions
 from financial_assets.validation.rules import QUARANTINE_COLUMNS
 from financial_assets.validation.triage import triage_bars
 

@@ -7,8 +7,8 @@ import pandas as pd
 from financial_assets.defs.bars.assets import CONTEXT_BARS
 from financial_assets.defs.partitions import bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import LakeResource, MarketResource
-from financial_assets.lake import ParquetLake
-from financial_assets.trading_calendar import trading_sessions
+from financial_assets.storage.lake import ParquetLake
+from financial_assets.core.calendar import trading_sessions
 from financial_assets.validation.gx_suite import run_gx_suite
 from financial_assets.validation.pandera_schema import pandera_failures
 

@@ -8,7 +8,7 @@ from financial_assets.defs.history import adjusted_history, keep_run_rows
 from financial_assets.defs.metadata import frame_metadata
 from financial_assets.defs.partitions import bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import LakeResource
-from financial_assets.labels import compute_labels
+from financial_assets.labels.compute import compute_labels
 
 
 @dg.asset(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from financial_assets.lake import ParquetLake
+from financial_assets.storage.lake import ParquetLake
 
 REVISIONS_ASSET = "raw_bar_revisions"
 _VALUES = ["ticker", "date", "open", "high", "low", "close", "volume", "adj_close"]

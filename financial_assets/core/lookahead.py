@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from financial_assets.bars import PRICE_COLUMNS
+from financial_assets.core.bars import PRICE_COLUMNS
 
 
 def perturb_after(bars: pd.DataFrame, cut: pd.Timestamp, seed: int) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from financial_assets.errors import BarDataError
+from financial_assets.core.errors import BarDataError
 
 # Letters, digits and the punctuation real symbols use (BRK.B, BTC-USD, ^GSPC, EURUSD=X).
 # Excludes path separators, quotes, SQL metacharacters, '|' (Dagster's multi-partition separator),

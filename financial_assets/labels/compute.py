@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from financial_assets.errors import BarDataError
+from financial_assets.core.errors import BarDataError
 
 HORIZONS: tuple[int, ...] = (1, 5, 20)
 TB_COLUMNS: tuple[str, ...] = ("tb_label", "tb_ret", "tb_t1", "tb_timeout", "tb_ambiguous")

@@ -1,0 +1,1 @@
+"""Labels: forward returns, directions and triple-barrier outcomes, each with its end time t1."""

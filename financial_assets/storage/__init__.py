@@ -1,0 +1,1 @@
+"""Storage: the partitioned Parquet lake and the archive of replaced raw bars."""
