@@ -1,0 +1,245 @@
+"""The backtest engine: one ticker's bars and out-of-sample probabilities to a per-bar ledger.
+
+Timing. The probability of bar t is known at t's close. There the engine turns it into a signal and
+a target weight (`signals.target_weights`) and, when that weight differs from the one the current
+position was sized for, an order for ``target shares = weight * base / close_t`` where base is the
+equity at t's close (`compound=True`) or the initial capital. The order fills at bar t+1's open
+(`fill="next_open"`, default) or close (`"next_close"`). A weight that did not change means no
+order: fixed-fraction positions trade only on signal changes, vol-target and Kelly ones rebalance
+whenever their weight moves. An order decided at the last bar never fills. Shares are fractional.
+
+Costs, per fill of q shares at reference price P (the open, the close, or a stop level): slippage
+moves the price against the order by ``half_spread_bps / 1e4 + impact * |q| / volume`` of the fill
+bar, so the fill price is ``P * (1 ± that)``; ``slippage = |q| * |fill - P|``;
+``commission = commission_bps / 1e4 * |q| * fill``. Cash pays ``q * fill + commission``; there is
+no margin model (cash may go negative, short proceeds earn nothing, no borrow fee).
+
+Stops. ``stop_loss`` and ``take_profit`` are fractions of the entry fill price (the price, with
+slippage, of the fill that opened or reversed the position; rebalancing keeps it). A long exits
+when the price reaches ``entry * (1 - stop_loss)`` or ``entry * (1 + take_profit)``; a short at
+``entry * (1 + stop_loss)`` or ``entry * (1 - take_profit)``. In each bar: an open already beyond a
+level (a gap) exits at the open; otherwise a low/high touching a level exits at that level, and
+when both levels lie inside one bar the stop-loss counts first (the conservative choice). With
+next-open fills, an order and the gap check both happen at the open (the gap check first, on the
+position carried in) and a position opened at the open is exposed to the rest of that bar; with
+next-close fills, stops act on the position carried into the bar, before the close fill. A stopped
+position stays flat while the signal keeps the stopped direction (a pending order in that direction
+is cancelled); once the signal differs, orders resume as usual.
+
+Equity at a close is cash plus position times close. ``pnl`` is the gross mark-to-market result at
+reference prices, ``costs`` the sum of commission and slippage, so ``equity_t = equity_{t-1} + pnl_t
+- costs_t``. Equity at or below zero sends the engine flat for good (ruin).
+
+Columns (RESULT_COLUMNS), one row per bar: the bar's `date` and `probability`; decided at its close:
+`signal` (-1/0/+1), `target_weight`, `target_position` (shares wanted after the next fill; the
+current position when no order is sent); held at its close: `position` (shares); fills during it:
+`fill_price` (the signal order's price with slippage), `exit_price` (the stop's, likewise),
+`exit_reason` ("stop_loss", "take_profit" or ""), `traded_shares` (signed, net of all fills),
+`traded_value` (sum of |shares| x fill price), `commission`, `slippage`, `costs`; and `pnl`,
+`equity`, `returns` (equity over the previous close's, the first bar over initial capital) and
+`drawdown` (equity over its running peak, initial capital included, minus 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from financial_assets.backtest.config import BacktestConfig
+from financial_assets.backtest.signals import signals, target_weights
+
+BAR_COLUMNS = ("date", "open", "high", "low", "close", "volume")
+RESULT_COLUMNS = ("date", "probability", "signal", "target_weight", "target_position", "position", "fill_price",
+                  "exit_price", "exit_reason", "traded_shares", "traded_value", "commission", "slippage", "costs",
+                  "pnl", "equity", "returns", "drawdown")
+_EXIT_REASONS = np.array(["stop_loss", "", "take_profit"], dtype=object)  # indexed by exit code + 1
+_GAP, _ORDER, _RANGE = "gap", "order", "range"  # the events inside one bar
+DEFAULT_CONFIG = BacktestConfig()
+
+
+def run_backtest(bars: pd.DataFrame, probabilities: pd.Series, config: BacktestConfig = DEFAULT_CONFIG) -> pd.DataFrame:
+    """Trade one ticker's out-of-sample probabilities; one row per bar with fills, costs and equity."""
+    frame = _checked_bars(bars, config)
+    probability = _aligned_probabilities(frame["date"], probabilities)
+    signal = signals(probability, config)
+    weight = target_weights(probability, signal, frame["close"].to_numpy(), config)
+    ledger = _simulate(frame, signal, weight, config)
+    equity = ledger["equity"]
+    previous = np.concatenate(([config.initial_capital], equity[:-1]))
+    costs = ledger["commission"] + ledger["slippage"]
+    peak = np.maximum.accumulate(np.maximum(equity, config.initial_capital))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = equity / previous - 1.0
+    return pd.DataFrame({
+        "date": frame["date"].to_numpy(), "probability": probability, "signal": signal, "target_weight": weight,
+        "target_position": ledger["target_position"], "position": ledger["position"],
+        "fill_price": ledger["fill_price"], "exit_price": ledger["exit_price"],
+        "exit_reason": _EXIT_REASONS[ledger["exit_code"].astype(np.int64) + 1],
+        "traded_shares": ledger["traded_shares"], "traded_value": ledger["traded_value"],
+        "commission": ledger["commission"], "slippage": ledger["slippage"], "costs": costs,
+        "pnl": equity - previous + costs, "equity": equity, "returns": returns, "drawdown": equity / peak - 1.0,
+    }, columns=list(RESULT_COLUMNS))
+
+
+def buy_and_hold(bars: pd.DataFrame, config: BacktestConfig = DEFAULT_CONFIG) -> pd.DataFrame:
+    """The benchmark: all equity long from the first fill to the end, same timing and costs, no stops."""
+    dates = pd.to_datetime(bars["date"])
+    always_up = pd.Series(1.0, index=pd.DatetimeIndex(dates))
+    benchmark = BacktestConfig(fill=config.fill, mode="long_flat", sizing="fixed", fraction=1.0,
+                               initial_capital=config.initial_capital, commission_bps=config.commission_bps,
+                               half_spread_bps=config.half_spread_bps, impact=config.impact,
+                               bars_per_year=config.bars_per_year)
+    return run_backtest(bars, always_up, benchmark)
+
+
+def _checked_bars(bars: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
+    """The bar columns with `date` as datetime64, after the checks the ledger relies on."""
+    missing = [column for column in BAR_COLUMNS if column not in bars.columns]
+    if missing:
+        raise ValueError(f"bars lack columns {missing}")
+    if bars.empty:
+        raise ValueError("bars are empty")
+    frame = pd.DataFrame({"date": pd.to_datetime(bars["date"]).to_numpy()})
+    for column in BAR_COLUMNS[1:]:
+        frame[column] = bars[column].to_numpy(dtype=np.float64)
+    dates = frame["date"]
+    if not dates.is_monotonic_increasing or dates.duplicated().any():
+        raise ValueError("bars must be sorted by strictly increasing date")
+    prices = frame[["open", "high", "low", "close"]].to_numpy()
+    bad = ~(np.isfinite(prices).all(axis=1) & (prices > 0).all(axis=1)
+            & (frame["low"] <= frame[["open", "close"]].min(axis=1))
+            & (frame["high"] >= frame[["open", "close"]].max(axis=1))).to_numpy()
+    if bad.any():
+        raise ValueError(f"bar on {dates[bad].iloc[0].date()} has non-positive prices or open/close outside low..high")
+    volume = frame["volume"].to_numpy()
+    bad = ~(np.isfinite(volume) & (volume > 0)) if config.impact > 0 else ~(np.isfinite(volume) & (volume >= 0))
+    if bad.any():
+        raise ValueError(f"bar on {dates[bad].iloc[0].date()} has volume {volume[bad][0]}: the impact cost needs "
+                         "positive volume on every bar (set impact=0 to trade bars without volume)")
+    return frame
+
+
+def _aligned_probabilities(dates: pd.Series, probabilities: pd.Series) -> np.ndarray:
+    """Probabilities on the bar dates; a date without one is NaN (no prediction, flat)."""
+    index = pd.DatetimeIndex(pd.to_datetime(probabilities.index))
+    if index.has_duplicates:
+        raise ValueError(f"probabilities have duplicate dates, e.g. {index[index.duplicated()][0].date()}")
+    values = probabilities.to_numpy(dtype=np.float64)
+    if ((values < 0) | (values > 1)).any():
+        raise ValueError("probabilities must lie in [0, 1] (NaN = no prediction)")
+    stray = index.difference(pd.DatetimeIndex(dates))
+    if len(stray):
+        raise ValueError(f"probability dated {stray[0].date()} has no bar: misaligned predictions")
+    return pd.Series(values, index=index).reindex(pd.DatetimeIndex(dates)).to_numpy()
+
+
+def _stop_exit(side: float, entry: float, bar_open: float, high: float, low: float, levels: tuple[float, ...],
+               gap_only: bool) -> tuple[float, int]:
+    """Exit price and code (-1 stop-loss, +1 take-profit, 0 none) for a position of sign `side` in one bar."""
+    if side > 0:
+        stop, take = entry * levels[0], entry * levels[1]
+        if bar_open <= stop:
+            return bar_open, -1
+        if bar_open >= take:
+            return bar_open, 1
+        if not gap_only:
+            if low <= stop:
+                return stop, -1
+            if high >= take:
+                return take, 1
+    else:
+        stop, take = entry * levels[2], entry * levels[3]
+        if bar_open >= stop:
+            return bar_open, -1
+        if bar_open <= take:
+            return bar_open, 1
+        if not gap_only:
+            if high >= stop:
+                return stop, -1
+            if low <= take:
+                return take, 1
+    return math.nan, 0
+
+
+def _simulate(frame: pd.DataFrame, signal: np.ndarray, weight: np.ndarray,
+              config: BacktestConfig) -> dict[str, np.ndarray]:
+    """The path-dependent part (sizing on equity, fills, stops) as one loop over bars."""
+    n = len(frame)
+    opens, highs, lows, closes, volumes = (frame[c].tolist() for c in ("open", "high", "low", "close", "volume"))
+    sig, wts = signal.tolist(), weight.tolist()
+    sl, tp = config.stop_loss, config.take_profit
+    use_stops = sl is not None or tp is not None
+    # multipliers of the entry price: long stop, long take, short stop, short take (0 or inf: never)
+    levels = (1.0 - sl if sl else 0.0, 1.0 + tp if tp else math.inf,
+              1.0 + sl if sl else math.inf, 1.0 - tp if tp else -math.inf)
+    # what happens inside a bar, in order: a gap stop, the order, a stop anywhere in the bar
+    phases = (_GAP, _ORDER, _RANGE) if config.fill == "next_open" else (_RANGE, _ORDER)
+    at_open, compound, capital = config.fill == "next_open", config.compound, config.initial_capital
+    commission_rate, spread, impact = config.commission_bps / 1e4, config.half_spread_bps / 1e4, config.impact
+    out = {name: [0.0] * n for name in ("target_position", "position", "traded_shares", "traded_value",
+                                        "commission", "slippage", "equity", "exit_code")}
+    fill_price, exit_price, exit_code = [math.nan] * n, [math.nan] * n, out["exit_code"]
+    cash, pos, held_w, entry, lock, ruined = capital, 0.0, 0.0, math.nan, 0.0, False
+    pending: tuple[float, float] | None = None  # (target shares, weight) decided at the previous close
+
+    for j in range(n):
+        o, c = opens[j], closes[j]
+        traded = value = commission = slippage = 0.0
+        for phase in phases:
+            if phase is _ORDER:
+                if pending is None or (lock and pending[0] * lock > 0):  # a stopped direction stays flat
+                    continue
+                target, held_w = pending
+                price = o if at_open else c
+            else:
+                if not use_stops or pos == 0.0:
+                    continue
+                price, code = _stop_exit(pos, entry, o, highs[j], lows[j], levels, phase is _GAP)
+                if not code:
+                    continue
+                target, held_w, lock, exit_code[j] = 0.0, 0.0, (1.0 if pos > 0 else -1.0), code
+            q = target - pos
+            if q == 0.0:
+                continue
+            size = abs(q)
+            slip = spread + impact * size / volumes[j] if impact else spread
+            executed = price * (1.0 + slip) if q > 0 else price * (1.0 - slip)
+            fee = commission_rate * size * executed
+            cash -= q * executed + fee
+            if target == 0.0:
+                entry = math.nan
+            elif pos == 0.0 or (pos > 0.0) != (target > 0.0):
+                entry = executed
+            pos = target
+            traded += q
+            value += size * executed
+            commission += fee
+            slippage += size * price * slip
+            if phase is _ORDER:
+                fill_price[j] = executed
+            else:
+                exit_price[j] = executed
+        equity = cash + pos * c
+        out["equity"][j], out["position"][j] = equity, pos
+        out["traded_shares"][j], out["traded_value"][j] = traded, value
+        out["commission"][j], out["slippage"][j] = commission, slippage
+
+        # the decision at this close, for the next bar
+        w = wts[j]
+        if lock:
+            if sig[j] == lock:
+                w = 0.0
+            else:
+                lock = 0.0
+        if ruined or equity <= 0.0:
+            ruined, w = True, 0.0
+        if w != held_w:
+            target = w * (equity if compound else capital) / c
+            pending = (target, w)
+        else:
+            pending, target = None, pos
+        out["target_position"][j] = target
+    out["fill_price"], out["exit_price"] = fill_price, exit_price
+    return {name: np.asarray(values, dtype=np.float64) for name, values in out.items()}
