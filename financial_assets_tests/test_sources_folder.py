@@ -117,3 +117,9 @@ def test_hidden_and_non_bar_files_are_not_tickers(tmp_path):
     write_bar_files(tmp_path, {"ABC": clean_bars(DATES), "._ABC.csv": "mac resource fork", "README.md": "hi"})
     (tmp_path / "SUB.csv").mkdir()
     assert FolderSource(tmp_path).tickers() == ["ABC"]
+
+
+def test_make_source_hands_the_calendar_and_intraday_mode_to_the_folder(tmp_path):
+    source = make_source("folder", folder=str(tmp_path), calendar_code="24/5", intraday="refuse")
+    assert (source.calendar_code, source.intraday) == ("24/5", "refuse")
+    assert (FolderSource(tmp_path).calendar_code, FolderSource(tmp_path).intraday) == ("XNYS", "aggregate")

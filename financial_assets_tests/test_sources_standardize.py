@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.core.errors import BarDataError
 from financial_assets.sources import make_source, standardize_bars
+from financial_assets.sources.base import NA_TOKENS
 from financial_assets_tests.conftest import clean_bars, write_bar_files
 
 HEADER = "date,open,high,low,close,volume\n"
@@ -160,6 +162,59 @@ def test_no_row_is_ever_dropped_reordered_silently_or_changed(frame):
         np.testing.assert_array_equal(back[column].to_numpy(), frame[column.upper()].to_numpy(dtype="float64"))
     ties = out.groupby("date")["source_row"].apply(lambda rows: rows.is_monotonic_increasing)
     assert ties.all()  # stable: equal dates keep source order
+
+
+# ---------------------------------------------------------------- raw means raw
+
+
+def _decimal_texts(n: int, seed: int) -> list[str]:
+    """Random decimal texts: 1-25 digits, a point anywhere or none, a sign, exponents within the float range."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 25)))
+        point = rng.randint(0, len(digits))
+        text = digits[:point] + "." + digits[point:] if rng.random() < 0.8 else digits
+        if rng.random() < 0.5:
+            text += rng.choice("eE") + rng.choice(["", "+", "-"]) + str(rng.randint(0, 280))
+        texts.append(rng.choice(["", "", "-", "+"]) + text)
+    return texts
+
+
+def _bits(values) -> np.ndarray:
+    """The float64 values as their 64-bit patterns, so that equality is bit-for-bit."""
+    return np.asarray(values, dtype="float64").view(np.int64)
+
+
+def test_prices_are_exactly_float_of_the_text_through_a_csv_file(tmp_path):
+    columns = ("open", "high", "low", "close", "volume")
+    cells = {c: _decimal_texts(2000, seed) for seed, c in enumerate(columns)}
+    rows = [",".join(["2013-01-02"] + [cells[c][i] for c in columns]) for i in range(2000)]
+    back = _load(tmp_path, HEADER + "\n".join(rows) + "\n").sort_values("source_row")
+    for column in columns:
+        np.testing.assert_array_equal(_bits(back[column]), _bits([float(t) for t in cells[column]]), column)
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_prices_are_exactly_float_of_the_text_through_standardize_bars(dtype):
+    frame = clean_bars(["2013-01-02"] * 3000)
+    texts = _decimal_texts(3000, seed=11)
+    frame["close"] = pd.Series([f"  {t} " for t in texts], dtype=dtype)  # surrounding spaces are not part of it
+    out = standardize_bars(frame, "ACME").sort_values("source_row")
+    np.testing.assert_array_equal(_bits(out["close"]), _bits([float(t) for t in texts]))
+
+
+@pytest.mark.parametrize("token", ["null", "NULL", "n/a", "NaN", "-", "", "  ", "none", "#N/A"])
+def test_na_tokens_are_missing_values(tmp_path, token):
+    assert "-" in NA_TOKENS
+    out = _load(tmp_path, HEADER + f"2013-01-02,1,2,0.5,{token},10\n")
+    assert np.isnan(out["close"].iloc[0]) and out["open"].iloc[0] == 1.0
+
+
+@pytest.mark.parametrize("text", ["1_000", "\uff11\uff12", "0x10", "1.5.2", "--1", "1e999", "-1e400"])
+def test_text_that_float_would_accept_or_overflow_is_not_a_number(tmp_path, text):
+    err = _error(tmp_path, HEADER + f"2013-01-02,1,2,0.5,{text},10\n")
+    assert (err.rule, err.date) == ("numeric_values", dt.date(2013, 1, 2)) and repr(text) in str(err)
 
 
 # ---------------------------------------------------------------- accepted shapes

@@ -1,4 +1,16 @@
-"""Trading sessions of an exchange calendar, so that weekends and holidays are never partitions."""
+"""Trading sessions of a calendar, so that weekends and holidays are never partitions.
+
+`FA_CALENDAR` (the `code` of every function here) is one of:
+
+| code | sessions | use it for |
+|---|---|---|
+| an `exchange_calendars` code, e.g. `XNYS`, `XLON`, `XTKS`, `CMES` | the exchange's trading days, holidays and early closes, opens and closes from `exchange_calendars` (a lunch break counts as part of its session) | listed stocks, ETFs and futures: the code of the exchange the ticker trades on (XNYS New York, XLON London, XTKS Tokyo, CMES CME Globex futures, whose sessions start the evening before) |
+| `24/5` | Monday to Friday; a session runs from 17:00 New York time of the previous day to 17:00 New York time (so it crosses midnight UTC; Monday's opens Sunday 17:00); no session from Friday 17:00 to Sunday 17:00, no holidays | spot FX and other markets that trade round the clock on weekdays and roll over at the New York close |
+| `24/7` | every calendar day, 00:00 to 24:00 UTC | crypto |
+
+`24/5` here is the FX convention, not the `24/5` of `exchange_calendars` (weekdays 00:00 to 24:00 UTC).
+Each calendar has a time zone (`calendar_timezone`): the exchange's, New York for `24/5`, UTC for `24/7`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,12 @@ import numpy as np
 import pandas as pd
 
 ALWAYS_OPEN = "24/7"
+WEEKDAYS_OPEN = "24/5"
+#: calendars defined here rather than by exchange_calendars
+ROUND_THE_CLOCK = (ALWAYS_OPEN, WEEKDAYS_OPEN)
+#: a `24/5` session ends, and the next one begins, this long after midnight in this zone
+FX_DAY_END = pd.Timedelta(hours=17)
+FX_ZONE = "America/New_York"
 #: one calendar object per exchange, built once from this date (building one costs about a second)
 EARLIEST = "1990-01-02"
 
@@ -20,25 +38,57 @@ def _calendar(code: str, start: str) -> xcals.ExchangeCalendar:
     return xcals.get_calendar(code, start=start)
 
 
+def _exchange(code: str, start: str) -> xcals.ExchangeCalendar:
+    """Calendar `code` from EARLIEST (or `start` if earlier), not before the first date it knows (XTKS: 1997)."""
+    first = min(pd.Timestamp(start), pd.Timestamp(EARLIEST))
+    known = type(xcals.get_calendar(code)).bound_min()
+    return _calendar(code, max(first, known if known is not None else first).date().isoformat())
+
+
 def _sessions(code: str, start: str) -> pd.DatetimeIndex:
-    first = min(pd.Timestamp(start), pd.Timestamp(EARLIEST)).date().isoformat()
-    return _calendar(code, first).sessions.tz_localize(None)
+    return _exchange(code, start).sessions.tz_localize(None)
 
 
 def trading_sessions(code: str, start: str, end: str | None = None) -> pd.DatetimeIndex:
     """Sessions of calendar `code` from `start` to `end` inclusive (default: the calendar's last)."""
-    if code == ALWAYS_OPEN:
+    if code in ROUND_THE_CLOCK:
         last = end or (dt.date.today() + dt.timedelta(days=366)).isoformat()
-        return pd.date_range(start, last, freq="D")
+        return pd.date_range(start, last, freq="D" if code == ALWAYS_OPEN else "B")
     sessions = _sessions(code, start)
     lo, hi = pd.Timestamp(start), (pd.Timestamp(end) if end else sessions[-1])
     return sessions[(sessions >= lo) & (sessions <= hi)]
 
 
+def calendar_timezone(code: str) -> str:
+    """The time zone of calendar `code`: the exchange's, New York for 24/5, UTC for 24/7."""
+    if code == ALWAYS_OPEN:
+        return "UTC"
+    if code == WEEKDAYS_OPEN:
+        return FX_ZONE
+    return str(_exchange(code, EARLIEST).tz)
+
+
+def session_bounds(code: str, start: str, end: str) -> pd.DataFrame:
+    """Sessions from `start` to `end` inclusive: index the session date, columns `open` and `close` in UTC.
+
+    A session holds the instants in [open, close); early closes are in `close`.
+    """
+    if code in ROUND_THE_CLOCK:
+        sessions = trading_sessions(code, start, end)
+        if code == ALWAYS_OPEN:
+            opens, closes = sessions, sessions + pd.Timedelta(days=1)
+        else:
+            opens, closes = sessions - pd.Timedelta(days=1) + FX_DAY_END, sessions + FX_DAY_END
+        zone = calendar_timezone(code)
+        return pd.DataFrame({"open": opens.tz_localize(zone).tz_convert("UTC"),
+                             "close": closes.tz_localize(zone).tz_convert("UTC")}, index=sessions)
+    return _exchange(code, start).schedule.loc[start:end, ["open", "close"]].rename_axis(None)
+
+
 def weekday_holidays(code: str, start: str, end: str | None = None) -> list[dt.date]:
     """Weekdays in [start, end] on which calendar `code` has no session (exchange holidays)."""
     sessions = trading_sessions(code, start, end)
-    if code == ALWAYS_OPEN or sessions.empty:
+    if code in ROUND_THE_CLOCK or sessions.empty:
         return []
     weekdays = pd.bdate_range(sessions[0], sessions[-1])
     return [d.date() for d in weekdays.difference(sessions)]
@@ -46,7 +96,7 @@ def weekday_holidays(code: str, start: str, end: str | None = None) -> list[dt.d
 
 @lru_cache(maxsize=8)
 def _sessions_left_in_month(code: str) -> tuple[np.ndarray, np.ndarray]:
-    sessions = _sessions(code, EARLIEST) if code != ALWAYS_OPEN else trading_sessions(code, EARLIEST)
+    sessions = _sessions(code, EARLIEST) if code not in ROUND_THE_CLOCK else trading_sessions(code, EARLIEST)
     position = np.arange(len(sessions))
     last = pd.Series(position).groupby(sessions.to_period("M").asi8).transform("max").to_numpy()
     return sessions.to_numpy(), last - position

@@ -1,5 +1,8 @@
 """A folder of user files, one per ticker: `<TICKER>.csv` or `<TICKER>.parquet` (extension in any case).
 
+Daily or intraday bars: intraday files are aggregated to daily bars by the calendar's sessions, or
+refused (`intraday="refuse"`); see `financial_assets.sources.intraday`.
+
 No path is ever built from a ticker: `load` compares the requested (already normalized, so safe)
 ticker with the names the folder lists, which also rules out traversal such as `../x`.
 """
@@ -12,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources.base import between, standardize_bars
+from financial_assets.sources.base import StandardizedBars, standardize
+from financial_assets.sources.intraday import check_intraday_mode
 from financial_assets.core.tickers import normalize_ticker
 
 SUFFIXES = (".csv", ".parquet")
@@ -41,13 +45,18 @@ def _read(path: Path, ticker: str) -> pd.DataFrame:
 
 
 class FolderSource:
-    """Bars the user brings: the file name is the ticker; header case and column order are free."""
+    """Bars the user brings: the file name is the ticker; header case and column order are free.
+
+    `calendar_code` gives the sessions intraday files are aggregated by; `intraday` is "aggregate" or "refuse".
+    """
 
     name = "folder"
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, calendar_code: str = "XNYS", intraday: str = "aggregate"):
         # an empty setting must not silently mean the working directory (Path("") is ".")
         self.folder = Path(folder) if str(folder).strip() else None
+        self.calendar_code = calendar_code
+        self.intraday = check_intraday_mode(intraday)
 
     def tickers(self) -> list[str]:
         """Tickers named by the folder's files; a file whose name is not a safe ticker is an error."""
@@ -76,6 +85,14 @@ class FolderSource:
         return matches[0]
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """Daily bars (RAW_COLUMNS); `load_standardized` also gives the intraday rows and outside-session records."""
+        return self.load_standardized(ticker, start, end).daily
+
+    def load_standardized(self, ticker: str, start: dt.date | None = None,
+                          end: dt.date | None = None) -> StandardizedBars:
+        """Daily bars, the intraday rows they were built from and the intraday bars in no session, start to end."""
         ticker = normalize_ticker(ticker)
         path = self.path_of(ticker)
-        return between(standardize_bars(_read(path, ticker), ticker), start, end)
+        bars = standardize(_read(path, ticker), ticker, calendar=self.calendar_code, intraday=self.intraday,
+                           file=path.name)
+        return bars.between(start, end)
