@@ -1,0 +1,71 @@
+"""Training configuration: one frozen dataclass, plain values only, so it can be logged as parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+MODEL_TYPES: tuple[str, ...] = ("xgboost", "lstm", "transformer", "logistic", "majority", "previous_sign")
+SEQUENCE_MODELS: tuple[str, ...] = ("lstm", "transformer")
+CV_KINDS: tuple[str, ...] = ("walk_forward", "purged_kfold", "cpcv")
+#: Optuna trials when `tuning_trials` is None: tabular models tune cheaply, torch models would not fit the budget
+DEFAULT_TRIALS: Mapping[str, int] = MappingProxyType({"xgboost": 8, "logistic": 8})
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """What to train and how to evaluate it; every default is small enough for a ticker on 2 CPU cores."""
+
+    model_type: str = "xgboost"
+    label: str = "dir_5"  # dir_<h> (its end time t1_<h>) or tb_label (end time tb_t1, +1 -> up)
+    ticker: str | None = None  # None: the frame's only ticker, or every ticker when pooled
+    pooled: bool = False  # one model over every ticker of the frame
+    lookback: int = 60  # bars per sequence window (lstm, transformer)
+    cv: str = "walk_forward"  # outer splitter, one of CV_KINDS
+    n_splits: int = 5  # outer folds (groups for cpcv)
+    cpcv_test_groups: int = 2
+    inner_splits: int = 2  # walk-forward splits of a training fold for the tuner
+    embargo: int | None = None  # bars after each test block; None: the label horizon
+    tuning_trials: int | None = None  # Optuna trials per search; None: DEFAULT_TRIALS for the model
+    calibration: str = "isotonic"  # or "platt"
+    min_calibration_rows: int = 50  # fewer earlier out-of-fold rows: no calibrated probability
+    validation_fraction: float = 0.2  # inner early-stopping slice at the end of a training fold
+    block_length: int | None = None  # bootstrap block in bars; None: max(horizon, ceil(n ** (1/3)))
+    n_boot: int = 1000
+    permutation_repeats: int = 1  # 0 skips permutation importance
+    top_n: int = 15  # features listed in the report
+    seed: int = 0
+    device: str = "auto"  # torch: "auto" (cuda when available), "cpu" or "cuda"
+    # xgboost n_jobs and torch threads. 1: parallelise over tickers instead; on shared cores OpenMP
+    # spin-waiting made 2-thread fits 3-40x slower than 1-thread ones here
+    threads: int = 1
+    params: Mapping[str, float | int] = field(default_factory=dict, hash=False)  # fixed model hyperparameters
+
+    def __post_init__(self) -> None:
+        if self.model_type not in MODEL_TYPES:
+            raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {self.model_type!r}")
+        if self.cv not in CV_KINDS:
+            raise ValueError(f"cv must be one of {CV_KINDS}, got {self.cv!r}")
+        if self.calibration not in ("isotonic", "platt"):
+            raise ValueError(f"calibration must be 'isotonic' or 'platt', got {self.calibration!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if self.lookback < 1 or self.n_splits < 2 or self.inner_splits < 2 or self.threads < 1:
+            raise ValueError("lookback >= 1, n_splits >= 2, inner_splits >= 2 and threads >= 1 are required")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must lie in (0, 1), got {self.validation_fraction}")
+        object.__setattr__(self, "params", dict(self.params))  # a private copy (a mappingproxy would not pickle)
+
+    @property
+    def trials(self) -> int:
+        """Optuna trials per search for this model type."""
+        if self.tuning_trials is not None:
+            return int(self.tuning_trials)
+        return DEFAULT_TRIALS.get(self.model_type, 0)
+
+    def as_params(self) -> dict[str, str | int | float | bool | None]:
+        """Flat parameters for a tracking server."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "params"}
+        out.update({f"param_{key}": value for key, value in self.params.items()})
+        return out

@@ -1,0 +1,237 @@
+"""Train and evaluate honestly: out-of-fold predictions, forward calibration, bootstrap metrics, final refit.
+
+For each outer fold the tuner and the model see the training rows only (the model's early-stopping
+slice and the tuner's inner splits are cut from them, purged); the test rows are predicted once.
+Baselines (majority class, previous sign, logistic regression with its untuned defaults) are fitted
+on the same training rows and predict the same test rows.
+The final model is tuned and refitted on every eligible row for live predictions; its calibrator is
+fitted on all out-of-fold predictions (see `calibration`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from financial_assets.models.base import FoldModel
+from financial_assets.models.calibration import Calibrator, calibrate_out_of_fold, fit_calibrator
+from financial_assets.models.config import TrainingConfig
+from financial_assets.models.dataset import DataDescription, Dataset, Panel, build_dataset
+from financial_assets.models.evaluation import default_block_length, evaluate, metric_arrays
+from financial_assets.models.importance import FeatureImportance, permutation_importance
+from financial_assets.models.registry import make_model, model_class
+from financial_assets.models.report import (BASELINES, EXCLUDED, fold_codes, reliability_png, render_markdown,
+                                            timeline_png)
+from financial_assets.models.splits import SplitterFactory, inner_factory, outer_factory
+from financial_assets.models.tuning import tune
+
+MIN_ROWS = 100  # fewer labelled rows cannot give a fold anything to learn or a metric any meaning
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """The live part of a training run: preprocessing, final model and calibrator; small enough to ship alone."""
+
+    features: tuple[str, ...]
+    model: FoldModel
+    calibrator: Calibrator | None
+
+    def predict_proba(self, frame: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
+        """P(up) per row of `frame` (ticker, date, the features), in its row order; calibrated when possible.
+
+        Sequence models read the `lookback` rows up to each row within `frame`: pass enough history.
+        """
+        flat = frame.reset_index(drop=True).assign(date=lambda f: pd.to_datetime(f["date"]))
+        order = flat.sort_values(["ticker", "date"], kind="stable").index.to_numpy()
+        p = self.model.predict_proba(Panel.from_frame(flat.iloc[order], self.features), np.arange(len(order)))
+        if calibrated and self.calibrator is not None:
+            p = self.calibrator.transform(p)
+        out = np.empty(len(order))
+        out[order] = p
+        return out
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Everything a training run produced; `predictor` (model + calibrator) makes the live predictions."""
+
+    config: TrainingConfig
+    data: DataDescription
+    features: tuple[str, ...]
+    model: FoldModel  # refitted on every eligible row
+    calibrator: Calibrator | None  # fitted on every out-of-fold prediction
+    oof: pd.DataFrame  # date, ticker, fold, t1, label, probability, calibrated, baseline_<name>
+    metrics: dict[str, float]  # oos_* with _ci_low/_ci_high, accuracy_vs_majority*, oos_calibrated_*
+    baselines: dict[str, float]  # baseline_<name>_<metric>
+    folds: pd.DataFrame  # one row per outer fold
+    trials: int  # configurations tried over every search (outer folds and final refit)
+    best_params: dict[str, Any]  # the final model's tuned hyperparameters
+    importance: FeatureImportance
+    report: str  # markdown
+    images: dict[str, bytes]  # reliability.png, fold_timeline.png
+    timings: dict[str, float]  # fit_seconds_per_fold, tune_seconds, refit_seconds, total_seconds
+
+    @property
+    def predictor(self) -> Predictor:
+        """The final model with its calibrator, for live predictions and model registries."""
+        return Predictor(self.features, self.model, self.calibrator)
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """What one outer fold produced."""
+
+    probability: np.ndarray
+    baselines: dict[str, np.ndarray]
+    trials: int
+    fit_seconds: float
+    tune_seconds: float
+    permutation: pd.Series | None
+    contributions: pd.DataFrame | None
+
+
+def _run_fold(config: TrainingConfig, data: Dataset, train: np.ndarray, test: np.ndarray, inner: SplitterFactory,
+              seed: int) -> _Fold:
+    """Tune, fit and predict one outer fold, with every baseline on the same rows."""
+    panel, rows, y, t1 = data.panel, data.rows, data.y, data.t1
+    began = time.perf_counter()
+    params, trials = tune(config, panel, rows[train], y[train], t1[train], inner, seed)
+    tuned = time.perf_counter()
+    model = make_model(config, params).fit(panel, rows[train], y[train], t1[train])
+    fitted = time.perf_counter()
+    probability = model.predict_proba(panel, rows[test])
+    kinds = [b for b in BASELINES if b != "previous_sign" or "log_ret_1" in panel.names]
+    baselines = {kind: model_class(kind)({}, config).fit(panel, rows[train], y[train], t1[train])
+                 .predict_proba(panel, rows[test]) for kind in kinds}
+    permutation = (permutation_importance(model, panel, rows[test], y[test], config.permutation_repeats, seed)
+                   if config.permutation_repeats > 0 else None)
+    contributions = model.contributions(panel, rows[test]) if hasattr(model, "contributions") else None
+    return _Fold(probability, baselines, trials, fitted - tuned, tuned - began, permutation, contributions)
+
+
+def _fold_table(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], folds: list[_Fold]) -> pd.DataFrame:
+    """One row per fold: sizes, spans, trials, fit time and the fold's own scores beside its majority baseline."""
+    def day(value: np.datetime64) -> str:
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+    table = []
+    for k, ((train, test), fold) in enumerate(zip(splits, folds)):
+        scores = metric_arrays(data.y[test], fold.probability)
+        majority = metric_arrays(data.y[test], fold.baselines["majority"])["accuracy"][0]
+        table.append({"fold": k, "train_rows": len(train), "test_rows": len(test),
+                      "excluded_rows": int((fold_codes(len(data.rows), train, test) == EXCLUDED).sum()),
+                      "train_first": day(data.t0[train].min()), "train_last": day(data.t0[train].max()),
+                      "test_first": day(data.t0[test].min()), "test_last": day(data.t0[test].max()),
+                      "trials": fold.trials, "fit_seconds": fold.fit_seconds, "auc": scores["auc"][0],
+                      "accuracy": scores["accuracy"][0], "majority_accuracy": majority})
+    return pd.DataFrame(table)
+
+
+def _out_of_fold(config: TrainingConfig, data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
+                 folds: list[_Fold]) -> pd.DataFrame:
+    """The out-of-fold records sorted by date, with forward-calibrated probabilities."""
+    test = np.concatenate([t for _, t in splits])
+    oof = pd.DataFrame({"date": data.t0[test], "ticker": data.panel.tickers[data.rows[test]],
+                        "fold": np.repeat(np.arange(len(splits)), [len(t) for _, t in splits]), "t1": data.t1[test],
+                        "label": data.y[test], "probability": np.concatenate([f.probability for f in folds])})
+    for name in folds[0].baselines:
+        oof[f"baseline_{name}"] = np.concatenate([f.baselines[name] for f in folds])
+    oof = oof.sort_values(["date", "ticker", "fold"], kind="stable").reset_index(drop=True)
+    calibrated = calibrate_out_of_fold(oof["probability"].to_numpy(), oof["label"].to_numpy(),
+                                       oof["date"].to_numpy(), oof["t1"].to_numpy(), oof["fold"].to_numpy(),
+                                       config.calibration, config.min_calibration_rows)
+    oof.insert(oof.columns.get_loc("probability") + 1, "calibrated", calibrated)
+    return oof
+
+
+def _metrics(config: TrainingConfig, data: Dataset, oof: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+    """Bootstrap metrics of the OOF records; block length in bars times the rows per date."""
+    dates = oof["date"].nunique()
+    bars = config.block_length or default_block_length(dates, data.horizon)
+    block = max(1, round(bars * len(oof) / dates))
+    label, names = oof["label"].to_numpy(), [c for c in oof.columns if c.startswith("baseline_")]
+    metrics, baselines = evaluate(label, oof["probability"].to_numpy(),
+                                  {c.removeprefix("baseline_"): oof[c].to_numpy() for c in names},
+                                  block, config.n_boot, config.seed)
+    known = oof["calibrated"].notna().to_numpy()
+    if known.any():
+        calibrated, _ = evaluate(label[known], oof["calibrated"].to_numpy()[known], {}, block, config.n_boot,
+                                 config.seed, prefix="oos_calibrated_")
+        metrics |= calibrated
+    metrics |= {"oos_rows": float(len(oof)), "oos_block_length": float(bars)}
+    return metrics, baselines
+
+
+def _importance(final: FoldModel, data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
+                folds: list[_Fold]) -> FeatureImportance:
+    """Gain of the final model, permutation drops per test fold, contributions of the out-of-fold predictions."""
+    permutation = pd.DataFrame({k: f.permutation for k, f in enumerate(folds) if f.permutation is not None},
+                               index=list(data.panel.names))
+    contributions = None
+    if all(f.contributions is not None for f in folds):
+        contributions = pd.concat([f.contributions.assign(date=data.t0[test], fold=k,
+                                                          ticker=data.panel.tickers[data.rows[test]])
+                                   for k, ((_, test), f) in enumerate(zip(splits, folds))], ignore_index=True)
+        contributions = contributions[["date", "ticker", "fold", *data.panel.names, "bias"]]
+    return FeatureImportance(final.gain() if hasattr(final, "gain") else None, permutation, contributions)
+
+
+def train_and_evaluate(frame: pd.DataFrame, config: TrainingConfig, as_of: pd.Timestamp | str, *,
+                       outer: SplitterFactory | None = None, inner: SplitterFactory | None = None) -> TrainingResult:
+    """Out-of-fold evaluation and a final refit of `config.model_type` on the rows of `frame` known as of `as_of`.
+
+    `outer` / `inner` build splitters from label end times (default: `config.cv` and walk-forward from
+    `financial_assets.cv`, embargoed by `config.embargo` or the label horizon).
+    """
+    began = time.perf_counter()
+    data = build_dataset(frame, config, as_of)
+    if data.description.rows < MIN_ROWS:
+        raise ValueError(f"{data.description.rows} labelled rows as of {as_of}: at least {MIN_ROWS} are needed")
+    embargo = config.embargo if config.embargo is not None else data.horizon
+    outer = outer or outer_factory(config, embargo)
+    inner = inner or inner_factory(config, embargo)
+    splits = [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+              for a, b in outer(data.t1_series()).split(np.zeros((len(data.rows), 1))) if len(a) and len(b)]
+    if not splits:
+        raise ValueError("the outer splitter produced no fold with both training and test rows")
+    folds = [_run_fold(config, data, train, test, inner, config.seed + k) for k, (train, test) in enumerate(splits)]
+    oof = _out_of_fold(config, data, splits, folds)
+    metrics, baselines = _metrics(config, data, oof)
+    refit_began = time.perf_counter()
+    best_params, final_trials = tune(config, data.panel, data.rows, data.y, data.t1, inner, config.seed + len(splits))
+    final = make_model(config, best_params).fit(data.panel, data.rows, data.y, data.t1)
+    refit_seconds = time.perf_counter() - refit_began
+    calibrator = fit_calibrator(oof["probability"].to_numpy(), oof["label"].to_numpy(), config.calibration,
+                                config.min_calibration_rows)
+    importance = _importance(final, data, splits, folds)
+    table = _fold_table(data, splits, folds)
+    trials = sum(f.trials for f in folds) + final_trials
+    d = data.description
+    facts = {"tickers": ", ".join(d.tickers), "label": d.label, "as of": d.as_of.date(),
+             "training rows": f"{d.rows} ({d.first_date.date()} to {d.last_date.date()}), hash {d.data_hash}",
+             "features": d.features, "outer cv": f"{config.cv}, {len(splits)} folds, embargo {embargo} bars",
+             "out-of-fold rows": len(oof), "bootstrap": f"{config.n_boot} moving blocks of "
+             f"{int(metrics['oos_block_length'])} bars", "configurations tried": trials,
+             "calibration": f"{config.calibration}, forward (earlier folds only)"}
+    title = f"{config.model_type} on {', '.join(d.tickers)}: {d.label} as of {d.as_of.date()}"
+    report = render_markdown(title, facts, metrics, baselines, importance.ranking().head(config.top_n), table)
+    timings = {"fit_seconds_per_fold": float(np.mean([f.fit_seconds for f in folds])),
+               "tune_seconds": float(sum(f.tune_seconds for f in folds)), "refit_seconds": refit_seconds,
+               "total_seconds": time.perf_counter() - began}
+    return TrainingResult(config, d, data.panel.names, final, calibrator, oof, metrics, baselines, table, trials,
+                          best_params, importance, report, _images(data, splits, oof), timings)
+
+
+def _images(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], oof: pd.DataFrame) -> dict[str, bytes]:
+    """The report's PNGs: reliability of the out-of-fold probabilities and the fold timeline."""
+    return {"reliability.png": reliability_png(*(oof[c].to_numpy() for c in ("label", "probability", "calibrated"))),
+            "fold_timeline.png": timeline_png(data.t0, splits)}
+
+
+def predict(result: TrainingResult, features: pd.DataFrame, calibrated: bool = True) -> pd.Series:
+    """P(up) for every row of `features` (ticker, date and the trained feature columns), aligned to its index."""
+    return pd.Series(result.predictor.predict_proba(features, calibrated), index=features.index, name="probability")
