@@ -1,4 +1,6 @@
-"""The Dagster code location: every asset, check, job, sensor and resource of the project."""
+"""The Dagster code location: every family from the defs folder, the stage jobs and the in-process executor."""
+
+from pathlib import Path
 
 from financial_assets.settings import apply_env_defaults
 
@@ -6,20 +8,13 @@ apply_env_defaults()
 
 import dagster as dg  # noqa: E402
 
-from financial_assets.defs.bars.assets import raw_bars, validate_bars  # noqa: E402
-from financial_assets.defs.bars.checks import bars_schema_pandera, bars_suite_great_expectations  # noqa: E402
-from financial_assets.defs.bars.sensors import ticker_registration_sensor  # noqa: E402
-from financial_assets.defs.features.assets import features  # noqa: E402
-from financial_assets.defs.jobs import sql_models_job, ticker_assets_job  # noqa: E402
-from financial_assets.defs.labels.assets import labels  # noqa: E402
-from financial_assets.defs.resources import resources_from_env  # noqa: E402
-from financial_assets.defs.sql_models.assets import sql_model_assets  # noqa: E402
-from financial_assets.defs.sql_models.checks import sql_model_checks  # noqa: E402
+from financial_assets.runs.stages import stage_jobs  # noqa: E402
 
-defs = dg.Definitions(
-    assets=[raw_bars, validate_bars, features, labels, *sql_model_assets],
-    asset_checks=[bars_schema_pandera, bars_suite_great_expectations, *sql_model_checks],
-    jobs=[ticker_assets_job, sql_models_job],
-    sensors=[ticker_registration_sensor],
-    resources=resources_from_env(),
-)
+
+def _build() -> dg.Definitions:
+    families = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    # one process per run: the multiprocess executor costs about 3x on a range run of these assets
+    return dg.Definitions.merge(families, dg.Definitions(jobs=stage_jobs(families), executor=dg.in_process_executor))
+
+
+defs = _build()

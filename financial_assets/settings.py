@@ -4,28 +4,37 @@ from __future__ import annotations
 
 import os
 
-#: Environment variable -> default. `dagster dev`, the CLI and the tests all read these.
+#: Environment variable -> default. `dagster dev`, the command line, the benchmarks and the tests all read these.
 DEFAULTS: dict[str, str] = {
-    # where the Parquet lake and run artefacts live
+    # where the Parquet lake, artefacts and the MLflow store live
     "FA_DATA_DIR": "data",
     # bar source: embedded | folder | yfinance | synthetic
     "FA_SOURCE": "embedded",
     # folder of <TICKER>.csv / <TICKER>.parquet files, for FA_SOURCE=folder
     "FA_SOURCE_DIR": "",
-    # comma-separated tickers for yfinance / synthetic sources (embedded and folder list their own)
+    # comma-separated tickers for the yfinance source (embedded, folder and synthetic list their own)
     "FA_TICKERS": "",
-    # first trading date of the partition set; one year of the embedded bars keeps `make run` under
-    # 10 minutes (Dagster records every partition, ~50 ms each on SQLite); 2000-03-01 covers all 13 years
-    "FA_HISTORY_START": "2012-03-01",
-    # exchange calendar code (exchange_calendars), or 24/7 for crypto
+    # first trading date of the partition set: the whole embedded history by default
+    "FA_HISTORY_START": "2000-03-01",
+    # last trading date of the partition set; empty: the source's last session (the embedded data
+    # ends on 2013-03-01; live sources end at the last session that has closed)
+    "FA_HISTORY_END": "",
+    # exchange calendar: any exchange_calendars code (XNYS, XLON, ...), 24/5 (spot FX) or 24/7 (crypto)
     "FA_CALENDAR": "XNYS",
-    # ticker that cross-asset features use as the market
-    "FA_BENCHMARK_TICKER": "IBM",
+    # ticker the cross-asset features use as the market; empty: the source's own default (IBM for
+    # the embedded data, the first synthetic ticker), else it must be named
+    "FA_BENCHMARK_TICKER": "",
     # seed and size of the synthetic source
     "FA_SYNTHETIC_SEED": "7",
     "FA_SYNTHETIC_TICKERS": "20",
     # comma-separated feature names; empty means the registry's default set
     "FA_FEATURES": "",
+    # a ticker whose share of rejected bars in a run exceeds this is held back from downstream assets
+    "FA_MAX_REJECTED_SHARE": "0.05",
+    # files with times of day: aggregate them to daily bars by session, or refuse them
+    "FA_INTRADAY": "aggregate",
+    # Dagster: hand partitioned events to the event log in batches (see financial_assets/runs/event_log_storage.py)
+    "DAGSTER_EVENT_BATCH_SIZE": "50000",
 }
 
 

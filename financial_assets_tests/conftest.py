@@ -8,15 +8,25 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from financial_assets.settings import DEFAULTS
+
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private FA_DATA_DIR for the test."""
+@pytest.fixture(autouse=True)
+def default_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the documented defaults, whatever ran before it or is set in the shell,
+    with a private FA_DATA_DIR."""
+    for name, value in DEFAULTS.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("FA_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The test's private FA_DATA_DIR."""
     return tmp_path / "data"
 
 

@@ -1,48 +1,38 @@
-"""Helpers for tests that run the Dagster graph in process."""
+"""Helpers for tests that run the project's graph in process, through the project's own range runner."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from financial_assets.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers
+from financial_assets.runs.runner import StageRun, launch, register_tickers
+
+TICKER_JOB = "bars_features_labels_job"
+SQL_JOB = "sql_models_job"
 
 
-def run_range(job_name: str, first: str, last: str, instance: dg.DagsterInstance, tickers: list[str] | None = None):
-    """Run `job_name` of the project's definitions over one partition range, as one run."""
-    from financial_assets.definitions import defs
-
+def run_stage(job_name: str, first: str, last: str, instance: dg.DagsterInstance,
+              tickers: list[str] | None = None, assets: list[str] | None = None) -> StageRun:
+    """Run one stage job (or some of its assets) over first...last as one run."""
     if tickers:
         register_tickers(instance, tickers)
-    return defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, tags={RANGE_START_TAG: first, RANGE_END_TAG: last}, raise_on_error=False
-    )
+    selection = frozenset(dg.AssetKey(a) for a in assets) if assets else None
+    return launch(instance, job_name, first, last, selection)
 
 
-def materialized(result, asset: str) -> list[str]:
-    """Partition keys of `asset` materialized in `result`."""
-    return [
-        e.partition for e in result.all_events
-        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.to_user_string() == asset
-    ]
+def materialized(instance: dg.DagsterInstance, run: StageRun, asset: str) -> list[str]:
+    """Sorted partition keys of `asset` that the run materialized, read back through the instance."""
+    found = instance.get_asset_partitions_for_run(run.run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    return sorted(found.get(dg.AssetKey(asset), set()))
 
 
-def check_results(result) -> dict[str, tuple[bool, str]]:
-    """check name -> (passed, severity) for the checks evaluated in `result`."""
-    out = {}
-    for e in result.all_events:
-        if e.event_type_value == "ASSET_CHECK_EVALUATION":
-            ev = e.event_specific_data
-            out[ev.check_name] = (ev.passed, ev.severity.value)
-    return out
+def partition_metadata(instance: dg.DagsterInstance, asset: str, partition: str) -> dict:
+    """The metadata of the latest materialization of one partition of `asset`, as plain values."""
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1)
+    (record,) = result.records
+    return {k: v.value for k, v in record.asset_materialization.metadata.items()}
 
 
-def failure_messages(result) -> str:
-    """Every step failure's message and the messages of its causes, joined."""
-    texts = []
-    for e in result.all_events:
-        if e.event_type_value == "STEP_FAILURE":
-            error = e.event_specific_data.error
-            while error is not None:
-                texts.append(error.message)
-                error = error.cause
-    return "\n".join(texts)
+def check_results(run: StageRun) -> dict[str, tuple[bool, str]]:
+    """check name -> (passed, severity) for the checks evaluated in the run."""
+    return {name.split(":", 1)[1]: outcome for name, outcome in run.checks.items()}

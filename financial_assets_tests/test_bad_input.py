@@ -1,4 +1,4 @@
-"""Bad input through the real graph: every case ends in a clear error or a quarantine record, never silent loss."""
+"""Bad input through the real graph: a rejected bar or file affects only its own ticker; nothing is lost silently."""
 
 from __future__ import annotations
 
@@ -8,83 +8,176 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
-from financial_assets.storage.lake import ParquetLake
 from financial_assets.core.tickers import normalize_ticker
+from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import clean_bars, write_bar_files
-from financial_assets_tests.dagster_helpers import check_results, failure_messages, materialized, run_range
+from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
+                                                    partition_metadata, run_stage)
 
-DATES = ["2013-01-02", "2013-01-03", "2013-01-04", "2013-01-07", "2013-01-08"]
-BAD_DAY = "2013-01-04"
+#: 62 sessions: one rejected bar is 1.6% of a ticker's bars, under the default 5% hold-back threshold
+DATES = [d.date().isoformat() for d in trading_sessions("XNYS", "2012-11-30", "2013-03-01")]
 FIRST, LAST = DATES[0], DATES[-1]
+BAD_DAY = "2013-02-05"
+TICKERS = ["ALFA", "BAD", "OMEGA"]
 
 
 @pytest.fixture
-def folder(tmp_path, data_dir, monkeypatch):
+def folder(tmp_path, monkeypatch):
     monkeypatch.setenv("FA_SOURCE", "folder")
     monkeypatch.setenv("FA_SOURCE_DIR", str(tmp_path / "bars"))
+    monkeypatch.setenv("FA_BENCHMARK_TICKER", "ALFA")
     return tmp_path / "bars"
 
 
 @pytest.fixture
 def instance():
-    # in memory: Dagster's SQLite event log costs ~50 ms per partition materialization here
     return dg.DagsterInstance.ephemeral()
 
 
-def _bars_with(edit) -> pd.DataFrame:
-    frame = clean_bars(DATES)
-    edit(frame, DATES.index(BAD_DAY))
-    return frame
+def _good(folder, *names: str) -> None:
+    write_bar_files(folder, {name: clean_bars(DATES, start_price=50.0 + 10 * i) for i, name in enumerate(names)})
+
+
+def _run_all(instance) -> tuple:
+    bars = run_stage(TICKER_JOB, f"{FIRST}|{TICKERS[0]}", f"{LAST}|{TICKERS[-1]}", instance, TICKERS)
+    sql = run_stage(SQL_JOB, FIRST, LAST, instance)
+    return bars, sql
+
+
+def _tickers_of(instance, run, asset: str) -> set[str]:
+    return {key.split("|")[1] for key in materialized(instance, run, asset)}
+
+
+def test_one_rejected_bar_affects_only_its_own_ticker(folder, data_dir, instance):
+    _good(folder, "ALFA", "OMEGA")
+    broken = clean_bars(DATES)
+    broken.loc[DATES.index(BAD_DAY), ["high", "low"]] = [90.0, 95.0]
+    write_bar_files(folder, {"BAD": broken})
+    bars, sql = _run_all(instance)
+    assert bars.status == sql.status == "SUCCESS", bars.error + sql.error
+    lake = ParquetLake(data_dir / "lake")
+    hit = lake.read("quarantined_bars").query("rule == 'high_ge_low'")
+    assert hit[["ticker", "date", "value"]].values.tolist() == [["BAD", pd.Timestamp(BAD_DAY), "high=90.0 low=95.0"]]
+    validated = lake.read("validated_bars")
+    assert validated.groupby("ticker").size().to_dict() == {"ALFA": len(DATES), "BAD": len(DATES) - 1, "OMEGA": len(DATES)}
+    # the validated data, without the bar, feeds every downstream asset of every ticker
+    for asset in ("features", "labels"):
+        assert _tickers_of(instance, bars, asset) == set(TICKERS)
+    assert lake.read("training_table").groupby("ticker").size().to_dict() == {"ALFA": len(DATES), "BAD": len(DATES) - 1, "OMEGA": len(DATES)}
+    assert partition_metadata(instance, "validated_bars", f"{BAD_DAY}|BAD")["quarantined"].startswith("error high_ge_low")
+    assert partition_metadata(instance, "validated_bars", f"{BAD_DAY}|BAD")["dagster/row_count"] == 0
+    # the check names the ticker, the date, the rule and the value, as a warning: nothing was held back
+    assert check_results(bars)["bars_schema_pandera"] == (False, "WARN")
+    failures = _check_metadata(instance, "bars_schema_pandera")["failures"]
+    assert "BAD" in failures and BAD_DAY in failures and "high_ge_low" in failures and "90.0" in failures
+
+
+def _check_metadata(instance, check: str) -> dict:
+    key = dg.AssetCheckKey(dg.AssetKey("validated_bars"), check)
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    evaluation = record.event.dagster_event.event_specific_data
+    return {k: v.value for k, v in evaluation.metadata.items()}
+
+
+def test_a_ticker_past_the_rejection_threshold_is_held_back_and_the_others_go_on(folder, data_dir, instance):
+    _good(folder, "ALFA", "OMEGA")
+    broken = clean_bars(DATES)
+    broken.loc[5:14, "close"] = -1.0  # 10 of 62 bars rejected: 16% > 5%
+    write_bar_files(folder, {"BAD": broken})
+    bars, sql = _run_all(instance)
+    assert bars.status == sql.status == "SUCCESS"
+    assert _tickers_of(instance, bars, "validated_bars") == set(TICKERS)  # its good bars are still validated
+    for asset in ("features", "labels"):
+        assert _tickers_of(instance, bars, asset) == {"ALFA", "OMEGA"}, asset
+    lake = ParquetLake(data_dir / "lake")
+    assert set(lake.read("features")["ticker"]) == {"ALFA", "OMEGA"}
+    assert set(lake.read("training_table")["ticker"]) == {"ALFA", "OMEGA"}
+    assert check_results(bars)["bars_schema_pandera"] == (False, "ERROR")
+    assert "BAD" in _check_metadata(instance, "bars_schema_pandera")["held_back_tickers"]
+    assert "held_back" in partition_metadata(instance, "validated_bars", f"{FIRST}|BAD")
+
+
+NA_TEXTS = ["null", "n/a", "NaN", "-", ""]
+
+
+@pytest.mark.parametrize("text", NA_TEXTS)
+def test_text_placeholders_are_missing_values_quarantined_as_not_null(text, folder, data_dir, instance):
+    _good(folder, "ALFA", "OMEGA")
+    csv = clean_bars(DATES).astype(str)
+    csv.loc[DATES.index(BAD_DAY), "close"] = text
+    write_bar_files(folder, {"BAD": csv})
+    bars, _ = _run_all(instance)
+    assert bars.status == "SUCCESS"
+    hit = ParquetLake(data_dir / "lake").read("quarantined_bars").query("rule == 'not_null'")
+    assert hit[["ticker", "date", "column"]].values.tolist() == [["BAD", pd.Timestamp(BAD_DAY), "close"]]
 
 
 ROW_CASES = {
-    "nan_close": (lambda f, i: f.__setitem__("close", f["close"].where(f.index != i)), "not_null"),
     "zero_price": (lambda f, i: f.loc.__setitem__((i, "open"), 0.0), "positive_price"),
     "negative_price": (lambda f, i: f.loc.__setitem__((i, "low"), -3.0), "positive_price"),
-    "high_below_low": (lambda f, i: f.loc.__setitem__((i, ["high", "low"]), [90.0, 95.0]), "high_ge_low"),
     "duplicate_timestamp": (lambda f, i: f.loc.__setitem__((i + 1, "date"), BAD_DAY), "unique_timestamp"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(ROW_CASES))
-def test_bad_rows_are_quarantined_with_ticker_date_rule_and_block_downstream(case, folder, data_dir, instance):
+def test_bad_rows_are_quarantined_with_ticker_date_and_rule(case, folder, data_dir, instance):
     edit, rule = ROW_CASES[case]
-    write_bar_files(folder, {"ACME": _bars_with(edit)})
-    result = run_range("ticker_assets_job", f"{FIRST}|ACME", f"{LAST}|ACME", instance, ["ACME"])
+    frame = clean_bars(DATES)
+    edit(frame, DATES.index(BAD_DAY))
+    write_bar_files(folder, {"BAD": frame})
+    _good(folder, "ALFA", "OMEGA")
+    bars, _ = _run_all(instance)
     lake = ParquetLake(data_dir / "lake")
-    quarantine = lake.read("quarantined_bars")
-    hit = quarantine.loc[quarantine["rule"] == rule]
-    assert set(hit["ticker"]) == {"ACME"}
-    assert pd.Timestamp(BAD_DAY) in set(hit["date"]) and set(hit["severity"]) == {"error"}
-    assert pd.Timestamp(BAD_DAY) not in set(lake.read("validated_bars")["date"])
-    # raw data is kept exactly as given, bad row included
-    assert len(lake.read("raw_bars")) == len(DATES)
-    # the blocking pandera check fails with ERROR and stops downstream assets of the run
-    assert check_results(result)["bars_schema_pandera"] == (False, "ERROR")
-    assert materialized(result, "features") == [] and materialized(result, "labels") == []
+    hit = lake.read("quarantined_bars").query("rule == @rule")
+    assert set(hit["ticker"]) == {"BAD"} and pd.Timestamp(BAD_DAY) in set(hit["date"])
+    assert set(hit["severity"]) == {"error"}
+    assert pd.Timestamp(BAD_DAY) not in set(lake.read("validated_bars").query("ticker == 'BAD'")["date"])
+    assert len(lake.read("raw_bars").query("ticker == 'BAD'")) == len(DATES)  # raw data is kept as given
+    assert _tickers_of(instance, bars, "features") == set(TICKERS)
+
+
+def test_a_bar_on_a_holiday_is_quarantined_and_the_rest_of_the_file_is_validated(folder, data_dir, instance):
+    frame = clean_bars(sorted(["2013-01-01", *DATES]))  # New Year's Day: no NYSE session
+    frame.loc[1 + DATES.index(BAD_DAY), ["high", "low"]] = [90.0, 95.0]  # a real defect later in the file
+    write_bar_files(folder, {"BAD": frame})
+    _good(folder, "ALFA", "OMEGA")
+    bars, _ = _run_all(instance)
+    assert bars.status == "SUCCESS"
+    quarantine = ParquetLake(data_dir / "lake").read("quarantined_bars").query("ticker == 'BAD'")
+    assert sorted(quarantine[["date", "rule", "value"]].values.tolist()) == [
+        [pd.Timestamp("2013-01-01"), "trading_session", "2013-01-01"],
+        [pd.Timestamp(BAD_DAY), "high_ge_low", "high=90.0 low=95.0"],
+        [pd.Timestamp(BAD_DAY), "high_ge_open_close", "90.0"],
+    ]
+    assert len(ParquetLake(data_dir / "lake").read("validated_bars").query("ticker == 'BAD'")) == len(DATES) - 1
 
 
 def test_out_of_order_rows_are_quarantined(folder, data_dir, instance):
-    frame = clean_bars(DATES).iloc[[0, 1, 3, 2, 4]]  # BAD_DAY comes after a later date in the file
-    write_bar_files(folder, {"ACME": frame})
-    run_range("ticker_assets_job", f"{FIRST}|ACME", f"{LAST}|ACME", instance, ["ACME"])
+    i = DATES.index(BAD_DAY)
+    order = list(range(len(DATES)))
+    order[i], order[i + 1] = order[i + 1], order[i]  # BAD_DAY comes after a later date in the file
+    write_bar_files(folder, {"BAD": clean_bars(DATES).iloc[order]})
+    _good(folder, "ALFA", "OMEGA")
+    _run_all(instance)
     quarantine = ParquetLake(data_dir / "lake").read("quarantined_bars")
     hit = quarantine.loc[quarantine["rule"] == "increasing_timestamps"]
-    assert hit[["ticker", "date"]].values.tolist() == [["ACME", pd.Timestamp(BAD_DAY)]]
+    assert hit[["ticker", "date"]].values.tolist() == [["BAD", pd.Timestamp(BAD_DAY)]]
 
 
-def test_a_crash_day_warns_but_does_not_block(folder, data_dir, instance):
+def test_a_crash_day_warns_but_does_not_hold_back(folder, data_dir, instance):
     frame = clean_bars(DATES)
-    frame.loc[2:, ["open", "high", "low", "close"]] *= 0.5  # a -50% day that stays down
-    write_bar_files(folder, {"ACME": frame})
-    result = run_range("ticker_assets_job", f"{FIRST}|ACME", f"{LAST}|ACME", instance, ["ACME"])
-    assert result.success
-    assert check_results(result) == {"bars_schema_pandera": (True, "ERROR"),
-                                     "bars_suite_great_expectations": (False, "WARN")}
-    assert len(materialized(result, "features")) == len(DATES)
+    frame.loc[DATES.index(BAD_DAY):, ["open", "high", "low", "close"]] *= 0.5  # a -50% day that stays down
+    write_bar_files(folder, {"BAD": frame})
+    _good(folder, "ALFA", "OMEGA")
+    bars, _ = _run_all(instance)
+    assert bars.status == "SUCCESS"
+    assert check_results(bars) == {"bars_schema_pandera": (True, "WARN"), "bars_suite_great_expectations": (False, "WARN")}
+    assert _tickers_of(instance, bars, "features") == set(TICKERS)
     quarantine = ParquetLake(data_dir / "lake").read("quarantined_bars")
-    assert quarantine[["date", "rule", "severity"]].values.tolist() == [[pd.Timestamp(BAD_DAY), "extreme_return", "warn"]]
+    assert quarantine[["ticker", "date", "rule", "severity"]].values.tolist() == [
+        ["BAD", pd.Timestamp(BAD_DAY), "extreme_return", "warn"]]
 
 
 FILE_CASES = {
@@ -102,16 +195,21 @@ FILE_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(FILE_CASES))
-def test_bad_files_fail_the_run_with_an_error_naming_ticker_and_rule(case, folder, data_dir, instance):
+def test_a_bad_file_fails_its_own_ticker_with_a_quarantine_record_and_the_others_run(case, folder, data_dir, instance):
     content, rule = FILE_CASES[case]
-    write_bar_files(folder, {} if content is None else {"ACME": content})
-    if content is None:
-        write_bar_files(folder, {"OTHER": clean_bars(DATES)})
-    result = run_range("ticker_assets_job", f"{FIRST}|ACME", f"{FIRST}|ACME", instance, ["ACME"])
-    assert not result.success
-    message = failure_messages(result)
-    assert f"[{rule}]" in message and "ACME" in message
-    assert not ParquetLake(data_dir / "lake").files("validated_bars")
+    _good(folder, "ALFA", "OMEGA")
+    if content is not None:
+        write_bar_files(folder, {"BAD": content})
+    bars, sql = _run_all(instance)
+    assert bars.status == sql.status == "SUCCESS"
+    assert _tickers_of(instance, bars, "raw_bars") == {"ALFA", "OMEGA"}  # BAD's partitions stay unmaterialized
+    assert _tickers_of(instance, bars, "features") == {"ALFA", "OMEGA"}
+    assert _tickers_of(instance, bars, "quarantined_bars") == set(TICKERS)
+    record = ParquetLake(data_dir / "lake").read("quarantined_bars").query("ticker == 'BAD'")
+    assert record[["rule", "column", "severity"]].values.tolist() == [[rule, "file", "error"]]
+    assert f"[{rule}]" in record["detail"].iloc[0] and "BAD" in record["detail"].iloc[0]
+    assert record["value"].iloc[0] == ("folder:BAD" if content is None else "BAD.csv")
+    assert set(ParquetLake(data_dir / "lake").read("training_table")["ticker"]) == {"ALFA", "OMEGA"}
 
 
 @pytest.mark.parametrize("name", ["../x", "AA'PL", 'A"B', "A;DROP TABLE bars", "A|B", "A B", ""])
@@ -120,22 +218,30 @@ def test_unsafe_ticker_names_are_refused_before_any_path_or_key_is_built(name):
         normalize_ticker(name)
 
 
-def test_an_unsafe_file_name_in_the_folder_is_reported(folder, data_dir):
-    from financial_assets.sources import make_source
-
-    write_bar_files(folder, {"A B.csv": clean_bars(DATES)})
-    with pytest.raises(BarDataError, match="ticker_safe_identifier"):
-        make_source("folder", folder=str(folder)).tickers()
+def test_an_intraday_file_becomes_daily_bars_and_its_rows_are_kept(folder, data_dir, instance):
+    hours = pd.date_range("2013-01-02 09:30", periods=7, freq="h")  # New York local time, one session
+    frame = pd.DataFrame({"timestamp": hours, "open": [10, 11, 12, 13, 14, 15, 16], "high": [11, 12, 13, 14, 15, 16, 17],
+                          "low": [9, 10, 11, 12, 13, 14, 15], "close": [11, 12, 13, 14, 15, 16, 16.5],
+                          "volume": [100.0] * 7})
+    write_bar_files(folder, {"HOURLY": frame})
+    _good(folder, "ALFA")
+    run = run_stage(TICKER_JOB, "2013-01-02|ALFA", "2013-01-02|HOURLY", instance, ["ALFA", "HOURLY"])
+    assert run.status == "SUCCESS"
+    lake = ParquetLake(data_dir / "lake")
+    daily = lake.read("validated_bars").query("ticker == 'HOURLY'")
+    assert daily[["open", "high", "low", "close", "volume"]].values.tolist() == [[10.0, 17.0, 9.0, 16.5, 700.0]]
+    kept = lake.read("raw_intraday_bars").query("ticker == 'HOURLY'")
+    assert kept["close"].tolist() == frame["close"].tolist()
 
 
 def test_a_rerun_with_revised_source_values_archives_the_old_raw_bars(folder, data_dir, instance):
-    frame = clean_bars(DATES)
+    frame = clean_bars(DATES[:5])
     write_bar_files(folder, {"ACME": frame})
-    run_range("ticker_assets_job", f"{FIRST}|ACME", f"{LAST}|ACME", instance, ["ACME"])
+    run_stage(TICKER_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance, ["ACME"])
     revised = frame.copy()
     revised.loc[1, "close"] += 0.25
     write_bar_files(folder, {"ACME": revised})
-    assert run_range("ticker_assets_job", f"{FIRST}|ACME", f"{LAST}|ACME", instance).success
+    assert run_stage(TICKER_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance).status == "SUCCESS"
     lake = ParquetLake(data_dir / "lake")
     archived = lake.read("raw_bar_revisions")
     assert archived[["ticker", "date", "close"]].values.tolist() == [["ACME", pd.Timestamp(DATES[1]), frame.loc[1, "close"]]]

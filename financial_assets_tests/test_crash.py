@@ -20,14 +20,10 @@ RANGE = ("2012-01-03", "2012-03-30")
 SCRIPT = """
 import sys, dagster as dg
 from financial_assets.definitions import defs
-from financial_assets.defs.resources import bar_source_from_env
-from financial_assets.runner import register_tickers, RANGE_START_TAG, RANGE_END_TAG
-instance = dg.DagsterInstance.ephemeral()
-tickers = bar_source_from_env().tickers()
-register_tickers(instance, tickers)
-result = defs.resolve_job_def("ticker_assets_job").execute_in_process(instance=instance, tags={
-    RANGE_START_TAG: f"%s|{tickers[0]}", RANGE_END_TAG: f"%s|{tickers[-1]}"}, raise_on_error=False)
-sys.exit(0 if result.success else 1)
+from financial_assets.runs.runner import run_range
+tickers = ["SYN000", "SYN001", "SYN002", "SYN003"]
+summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "%s", "%s", jobs={"bars_features_labels_job"})
+sys.exit(0 if summary.success else 1)
 """ % RANGE
 
 

@@ -1,57 +1,106 @@
-"""The code location loads, with the assets, checks, jobs and partitions the README promises."""
+"""The code location loads from the defs folder with the partitions, jobs and executor the README promises."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from financial_assets.definitions import defs
 from financial_assets.defs.partitions import bar_partitions, ticker_partitions, trading_date_partitions
+from financial_assets.runs.internals import CODE_LOCATION, DEFER_TAG
+from financial_assets.runs.stages import STAGE_TAG
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_specs.json"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_definitions_load_with_every_asset_check_and_job():
+def _partitioning(partitions_def: dg.PartitionsDefinition | None) -> str:
+    if partitions_def is None:
+        return "none"
+    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
+        return "x".join(d.name for d in partitions_def.partitions_defs)
+    return "date"
+
+
+def asset_spec_snapshot() -> dict:
+    """Keys, partitions, deps, checks, kinds and backfill policy of every asset, and the jobs."""
     graph = defs.resolve_asset_graph()
-    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"raw_bars", "validated_bars", "quarantined_bars", "features", "labels",
-            "universe_daily", "cross_asset_features", "training_table"} <= keys
-    checks = {k.name for k in graph.asset_check_keys}
-    assert {"bars_schema_pandera", "bars_suite_great_expectations"} <= checks
-    assert defs.resolve_job_def("ticker_assets_job") and defs.resolve_job_def("sql_models_job")
-    assert defs.resolve_sensor_def("ticker_registration_sensor")
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        checks = sorted([c.name, graph.get_check_spec(c).blocking] for c in graph.asset_check_keys if c.asset_key == key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name, "partitions": _partitioning(node.partitions_def),
+            "deps": sorted(p.to_user_string() for p in node.parent_keys), "kinds": sorted(node.kinds),
+            "single_run_backfill": node.backfill_policy == dg.BackfillPolicy.single_run(), "checks": checks,
+        }
+    jobs = {j.name: {"stage": j.tags.get(STAGE_TAG), "defers_asset_events": j.tags.get(DEFER_TAG) == "true"}
+            for j in defs.jobs}
+    return {"assets": assets, "jobs": jobs, "sensors": sorted(s.name for s in defs.sensors),
+            "schedules": sorted(s.name for s in defs.schedules)}
 
 
-def test_blocking_is_set_on_the_pandera_check_only():
+def test_asset_specs_match_the_snapshot():
+    """Set FA_UPDATE_SNAPSHOT=1 to rewrite the snapshot after an intended change, and review its diff."""
+    current = asset_spec_snapshot()
+    if os.environ.get("FA_UPDATE_SNAPSHOT") == "1":
+        SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_shared_resources_are_bound_once_and_runs_use_the_in_process_executor():
+    assert set(defs.resources) == {"market", "lake", "bar_source"}
+    assert defs.resources["bar_source"].market is defs.resources["market"]
+    for job in defs.jobs:
+        assert defs.resolve_job_def(job.name).executor_def.name == "in_process"
+
+
+def test_no_check_blocks_so_one_ticker_never_stops_the_others():
     graph = defs.resolve_asset_graph()
-    blocking = {k.name: graph.get_check_spec(k).blocking for k in graph.asset_check_keys if k.asset_key.path == ["validated_bars"]}
-    assert blocking == {"bars_schema_pandera": True, "bars_suite_great_expectations": False}
+    assert not [k for k in graph.asset_check_keys if graph.get_check_spec(k).blocking]
 
 
-def test_dates_are_exchange_sessions_and_tickers_are_dynamic():
+def test_dates_are_exchange_sessions_to_the_end_of_the_embedded_data_and_tickers_are_dynamic():
     keys = set(trading_date_partitions.get_partition_keys())
     assert "2013-01-22" in keys
     assert "2013-01-21" not in keys  # Martin Luther King Jr. Day
     assert "2013-01-19" not in keys  # a Saturday
     assert "2012-10-29" not in keys  # exchange closed for hurricane Sandy
+    assert trading_date_partitions.get_first_partition_key() == "2000-03-01"
+    assert trading_date_partitions.get_last_partition_key() == "2013-03-01"  # the embedded data's last session
     assert isinstance(ticker_partitions, dg.DynamicPartitionsDefinition)
     assert {d.name for d in bar_partitions.partitions_defs} == {"date", "ticker"}
 
 
-def test_every_ticker_asset_backfills_as_a_single_run():
-    graph = defs.resolve_asset_graph()
-    for name in ("raw_bars", "validated_bars", "quarantined_bars", "features", "labels", "training_table"):
-        node = graph.get(dg.AssetKey(name))
-        assert node.backfill_policy == dg.BackfillPolicy.single_run(), name
+def test_the_code_location_name_is_the_same_everywhere():
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    assert workspace["load_from"][0]["python_module"]["location_name"] == CODE_LOCATION
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'code_location_name = "{CODE_LOCATION}"' in pyproject
 
 
-def test_feature_registry_is_shown_on_the_features_asset():
-    spec = defs.resolve_asset_graph().get(dg.AssetKey("features"))
-    assert "rsi_14" in spec.metadata["feature_registry"].value
+def _partition_keys_under(env: dict[str, str]) -> list[str]:
+    code = "from financial_assets.defs.partitions import trading_date_partitions as p; print(','.join(p.get_partition_keys()))"
+    out = subprocess.run([sys.executable, "-c", code], env={"PATH": "", **env}, capture_output=True, text=True, check=True)
+    return out.stdout.strip().split(",")
 
 
-def test_crypto_calendar_has_weekend_partitions():
-    code = "from financial_assets.defs.partitions import trading_date_partitions as p; print('2013-01-19' in p.get_partition_keys())"
-    out = subprocess.run([sys.executable, "-c", code], env={"FA_CALENDAR": "24/7", "FA_HISTORY_START": "2013-01-01",
-                         "PATH": ""}, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+def test_crypto_calendar_has_weekend_partitions_and_fx_has_weekdays_without_holidays():
+    crypto = _partition_keys_under({"FA_CALENDAR": "24/7", "FA_HISTORY_START": "2013-01-01", "FA_HISTORY_END": "2013-01-31"})
+    assert "2013-01-19" in crypto and len(crypto) == 31
+    fx = _partition_keys_under({"FA_CALENDAR": "24/5", "FA_HISTORY_START": "2013-01-01", "FA_HISTORY_END": "2013-01-31"})
+    assert "2013-01-21" in fx and "2013-01-19" not in fx and len(fx) == 23
+
+
+def test_a_live_source_ends_at_the_last_closed_session():
+    keys = _partition_keys_under({"FA_SOURCE": "synthetic", "FA_HISTORY_START": "2024-01-02"})
+    import datetime as dt
+
+    assert keys[-1] < dt.date.today().isoformat()
+    assert (dt.date.today() - dt.date.fromisoformat(keys[-1])).days <= 5

@@ -5,15 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from financial_assets.defs.bars.sensors import ticker_registration_sensor
-from financial_assets.defs.resources import BarSourceResource
+from financial_assets.defs.resources import RESOURCES
 from financial_assets_tests.conftest import clean_bars, write_bar_files
 
 
-def _tick(instance: dg.DagsterInstance, folder) -> list[str]:
-    source = BarSourceResource(kind="folder", folder=str(folder), tickers="", seed=7, n_synthetic=1,
-                               calendar="XNYS", history_start="2012-03-01")
-    context = dg.build_sensor_context(instance=instance, resources={"bar_source": source})
-    result = ticker_registration_sensor(context)
+def _tick(instance: dg.DagsterInstance) -> list[str]:
+    with dg.build_sensor_context(instance=instance, resources={"bar_source": RESOURCES["bar_source"]}) as context:
+        result = ticker_registration_sensor(context)
     added = []
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -21,11 +19,13 @@ def _tick(instance: dg.DagsterInstance, folder) -> list[str]:
     return added
 
 
-def test_new_files_become_ticker_partitions_once(tmp_path):
+def test_new_files_become_ticker_partitions_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("FA_SOURCE", "folder")
+    monkeypatch.setenv("FA_SOURCE_DIR", str(tmp_path))
     instance = dg.DagsterInstance.ephemeral()
     write_bar_files(tmp_path, {"AAA": clean_bars(["2013-01-02"]), "BBB": clean_bars(["2013-01-02"])})
-    assert _tick(instance, tmp_path) == ["AAA", "BBB"]
-    assert _tick(instance, tmp_path) == []
-    write_bar_files(tmp_path, {"CCC": clean_bars(["2013-01-02"])})
-    assert _tick(instance, tmp_path) == ["CCC"]
+    assert _tick(instance) == ["AAA", "BBB"]
+    assert _tick(instance) == []
+    write_bar_files(tmp_path, {"CCC": clean_bars(["2013-01-02"]), "C C.csv": clean_bars(["2013-01-02"])})
+    assert _tick(instance) == ["CCC"]  # a badly named file is reported, never a partition
     assert instance.get_dynamic_partitions("tickers") == ["AAA", "BBB", "CCC"]

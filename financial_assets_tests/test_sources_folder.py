@@ -100,15 +100,16 @@ def test_an_unsafe_ticker_is_refused_before_any_path_is_built(tmp_path, name):
 @pytest.mark.parametrize("stem", ["A B", "AA'PL", "A;DROP", "A|B", "A,B", "É"])
 def test_a_file_whose_name_is_not_a_safe_ticker_is_reported_by_name(tmp_path, stem):
     write_bar_files(tmp_path, {"GOOD": clean_bars(DATES), f"{stem}.csv": clean_bars(DATES)})
-    err = _rule(lambda: FolderSource(tmp_path).tickers())
+    tickers, (err,) = FolderSource(tmp_path).scan()
     assert err.rule == "ticker_safe_identifier" and f"{stem}.csv" in str(err)
+    assert tickers == ["GOOD"] and FolderSource(tmp_path).tickers() == ["GOOD"]
     assert len(FolderSource(tmp_path).load("GOOD")) == len(DATES)  # the good file still loads
 
 
 def test_two_files_for_one_ticker_are_ambiguous(tmp_path):
     write_bar_files(tmp_path, {"ABC": clean_bars(DATES)})
     clean_bars(DATES).to_parquet(tmp_path / "abc.parquet")
-    assert _rule(lambda: FolderSource(tmp_path).tickers()).rule == "unique_ticker_file"
+    assert FolderSource(tmp_path).tickers() == ["ABC"]
     err = _rule(lambda: FolderSource(tmp_path).load("ABC"))
     assert err.rule == "unique_ticker_file" and "ABC.csv" in str(err) and "abc.parquet" in str(err)
 

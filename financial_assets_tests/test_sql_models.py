@@ -253,7 +253,8 @@ def test_a_date_range_without_bars_gives_no_rows(lake):
 def test_a_frame_violating_the_yaml_tests_fails_them_with_counts_and_samples():
     frame = pd.DataFrame({"ticker": ["A", "A", "A", None],
                           "date": pd.to_datetime(["2024-01-02"] * 2 + ["2024-01-03"] * 2),
-                          "corr_bench_60": [0.5, 1.5, np.nan, -1.0000001]})
+                          "corr_bench_60": [0.5, 1.5, np.nan, -1.0000001], "beta_bench_60": 1.0,
+                          "rel_strength_20": 0.0})
     results = {r.name: r for r in run_model_tests(MODELS["cross_asset_features"], frame)}
     assert (results["unique_ticker_date"].passed, results["unique_ticker_date"].failures) == (False, 2)
     assert [s["ticker"] for s in results["unique_ticker_date"].sample] == ["A", "A"]
@@ -262,6 +263,19 @@ def test_a_frame_violating_the_yaml_tests_fails_them_with_counts_and_samples():
     assert (rng.passed, rng.failures) == (False, 2)  # the NaN is ignored, -1.0000001 is out
     assert [s["corr_bench_60"] for s in rng.sample] == ["1.5", "-1.0000001"]
     assert rng.sample[0] == {"ticker": "A", "date": "2024-01-02", "corr_bench_60": "1.5"}
+
+
+def test_a_feature_null_for_every_row_of_a_ticker_with_enough_history_fails():
+    days = pd.bdate_range("2024-01-01", periods=130)
+    frame = pd.DataFrame({"ticker": np.repeat(["LONG", "SHORT"], [130, 129])[:259],
+                          "date": np.concatenate([days, days[:129]]), "corr_bench_60": np.nan,
+                          "beta_bench_60": 1.0, "rel_strength_20": 0.0})
+    (result,) = [r for r in run_model_tests(MODELS["cross_asset_features"], frame) if r.name.startswith("not_all_null")]
+    # LONG has the 130 rows the YAML asks for, all null; SHORT has too few to judge
+    assert (result.passed, result.failures) == (False, 1)
+    assert result.sample == [{"ticker": "LONG", "column": "corr_bench_60", "rows": "130"}]
+    frame.loc[129, "corr_bench_60"] = 0.3
+    assert all(r.passed for r in run_model_tests(MODELS["cross_asset_features"], frame) if r.name.startswith("not_all"))
 
 
 def test_yaml_tests_pass_on_good_and_empty_frames_and_bounds_are_inclusive():

@@ -7,18 +7,20 @@ files, see `intraday`). Plain Python: nothing here imports Dagster.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from financial_assets.core.errors import BarDataError
 from financial_assets.sources.base import BarSource, StandardizedBars, empty_bars, standardize, standardize_bars
 from financial_assets.sources.embedded import EmbeddedSource
 from financial_assets.sources.folder import FolderSource
-from financial_assets.sources.intraday import INTRADAY_COLUMNS, INTRADAY_MODES, OUTSIDE_SESSION_COLUMNS
+from financial_assets.sources.intraday import (INTRADAY_COLUMNS, INTRADAY_MODES, OUTSIDE_SESSION_COLUMNS, empty_intraday,
+                                               empty_outside_session)
 from financial_assets.sources.synthetic import SyntheticSource
 from financial_assets.sources.yahoo import YahooSource
 
 __all__ = ["BarSource", "EmbeddedSource", "FolderSource", "StandardizedBars", "SyntheticSource", "YahooSource",
-           "empty_bars", "make_source", "standardize", "standardize_bars", "INTRADAY_COLUMNS", "INTRADAY_MODES",
+           "empty_bars", "load_standardized", "make_source", "unusable_inputs", "standardize", "standardize_bars", "INTRADAY_COLUMNS", "INTRADAY_MODES",
            "KINDS", "OUTSIDE_SESSION_COLUMNS"]
 
 #: accepted values of `kind` (FA_SOURCE)
@@ -45,3 +47,16 @@ def make_source(kind: str, *, folder: str = "", tickers: Sequence[str] = (), see
     if name == "synthetic":
         return SyntheticSource(n_tickers=n_synthetic, seed=seed, calendar_code=calendar_code, start=start)
     raise BarDataError("source_kind", f"unknown source {kind!r}: use {', '.join(KINDS)}")
+
+
+def load_standardized(source: BarSource, ticker: str, start: dt.date | None = None,
+                      end: dt.date | None = None) -> StandardizedBars:
+    """Daily bars with the intraday rows they came from, for any source (daily-only sources have none)."""
+    if isinstance(source, FolderSource):
+        return source.load_standardized(ticker, start, end)
+    return StandardizedBars(source.load(ticker, start, end), empty_intraday(), empty_outside_session())
+
+
+def unusable_inputs(source: BarSource) -> list[BarDataError]:
+    """Inputs the source offers that cannot become a ticker (a badly named file), one error each."""
+    return source.scan()[1] if isinstance(source, FolderSource) else []

@@ -17,6 +17,8 @@ from financial_assets.sources.base import between, standardize_bars
 from financial_assets.core.tickers import normalize_ticker
 
 TICKERS = ("AAPL", "FB", "GOOG", "IBM", "MSFT")
+#: the last session the package holds (every ticker ends here)
+LAST_SESSION = "2013-03-01"
 
 
 @lru_cache(maxsize=len(TICKERS))
@@ -30,6 +32,8 @@ class EmbeddedSource:
     """Five real tickers from `bokeh_sampledata.stocks`, through the same `standardize_bars` as user files."""
 
     name = "embedded"
+    #: the market ticker of the cross-asset features: the oldest, steadiest large cap of the five
+    default_benchmark = "IBM"
 
     def tickers(self) -> list[str]:
         return list(TICKERS)

@@ -58,20 +58,27 @@ class FolderSource:
         self.calendar_code = calendar_code
         self.intraday = check_intraday_mode(intraday)
 
-    def tickers(self) -> list[str]:
-        """Tickers named by the folder's files; a file whose name is not a safe ticker is an error."""
-        found: dict[str, Path] = {}
+    def scan(self) -> tuple[list[str], list[BarDataError]]:
+        """Tickers named by the folder's files, and one error per file whose name is not a safe ticker.
+
+        A badly named file cannot become a partition, so it is reported and the other files go on. Two
+        files for one ticker (`ABC.csv` beside `abc.parquet`) keep the ticker listed: loading it then
+        fails with an error naming both files, for that ticker alone.
+        """
+        found: set[str] = set()
+        unusable: list[BarDataError] = []
         for path in _bar_files(self.folder):
             try:
-                ticker = normalize_ticker(path.stem)
-            except BarDataError as err:
-                raise BarDataError("ticker_safe_identifier", f"file {path.name!r} in {self.folder}: {err}. "
-                                   "Rename it to <TICKER>.csv or <TICKER>.parquet", ticker=path.stem) from err
-            if ticker in found:
-                raise BarDataError("unique_ticker_file", f"both {found[ticker].name!r} and {path.name!r} hold "
-                                   f"{ticker} in {self.folder}", ticker=ticker)
-            found[ticker] = path
-        return sorted(found)
+                found.add(normalize_ticker(path.stem))
+            except BarDataError:
+                unusable.append(BarDataError("ticker_safe_identifier", f"file {path.name!r} in {self.folder} is not "
+                                             "named by a safe ticker (letters, digits and . - = ^ _, at most 32): "
+                                             "rename it to <TICKER>.csv or <TICKER>.parquet", ticker=path.stem))
+        return sorted(found), unusable
+
+    def tickers(self) -> list[str]:
+        """Tickers named by the folder's files (badly named files are left out: see `scan`)."""
+        return self.scan()[0]
 
     def path_of(self, ticker: str) -> Path:
         """The one file holding `ticker`'s bars."""

@@ -93,6 +93,11 @@ class SyntheticSource:
     def tickers(self) -> list[str]:
         return [f"SYN{i:03d}" for i in range(self.n_tickers)]
 
+    @property
+    def default_benchmark(self) -> str | None:
+        """The first synthetic ticker stands for the market."""
+        return "SYN000" if self.n_tickers else None
+
     @cached_property
     def _panel(self) -> _Panel:
         n, k = len(self.sessions), self.n_tickers

@@ -3,7 +3,10 @@
 * ``unique``: failing rows are every row whose key combination occurs more than once;
 * ``not_null``: rows with a null (None/NaN/NaT) in any of the columns;
 * ``accepted_range``: rows whose value is below ``min`` or above ``max`` (inclusive bounds; nulls
-  are ignored, as in dbt).
+  are ignored, as in dbt);
+* ``not_all_null``: one row (ticker, column, rows) per ticker with at least ``min_rows`` rows whose
+  column is null in every row: a feature that silently never computes (a benchmark missing from
+  the universe, say) fails here instead of passing every other test.
 
 An empty frame passes every test; a column missing from a non-empty frame is a ValueError (the
 YAML and the SQL disagree).
@@ -39,6 +42,8 @@ def failing_rows(test: ColumnTest, frame: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"test {test.name}: columns {missing} are not in the model's output")
     keys = [c for c in ("ticker", "date") if c in frame.columns and c not in columns]
+    if test.kind == "not_all_null":
+        return _entirely_null(frame, columns, test.min_rows)
     if test.kind == "unique":
         bad = frame.duplicated(columns, keep=False)
     elif test.kind == "not_null":
@@ -53,6 +58,14 @@ def failing_rows(test: ColumnTest, frame: pd.DataFrame) -> pd.DataFrame:
     else:
         raise ValueError(f"unknown test kind {test.kind!r}")
     return frame.loc[bad, [*keys, *columns]]
+
+
+def _entirely_null(frame: pd.DataFrame, columns: list[str], min_rows: int) -> pd.DataFrame:
+    groups = frame.groupby("ticker") if "ticker" in frame.columns else [("", frame)]
+    found = [{"ticker": ticker, "column": column, "rows": len(rows)}
+             for ticker, rows in groups if len(rows) >= min_rows
+             for column in columns if rows[column].isna().all()]
+    return pd.DataFrame(found, columns=["ticker", "column", "rows"])
 
 
 def run_test(test: ColumnTest, frame: pd.DataFrame) -> TestResult:

@@ -9,6 +9,7 @@ A model is ``<models_dir>/<name>.sql`` (a Jinja-templated DuckDB SELECT) plus an
       - unique: [ticker, date]
       - not_null: [ticker, date]
       - accepted_range: {column: corr_bench_60, min: -1.0, max: 1.0}
+      - not_all_null: {columns: [corr_bench_60], min_rows: 120}   # per ticker with >= 120 rows
 
 Dependencies come only from ``{{ ref('model') }}`` and ``{{ source('lake', 'asset') }}``: the
 template is rendered once with functions that record their arguments.
@@ -28,7 +29,7 @@ import yaml
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql" / "models"
 SOURCE_GROUP = "lake"
-TEST_KINDS = ("unique", "not_null", "accepted_range")
+TEST_KINDS = ("unique", "not_null", "accepted_range", "not_all_null")
 YAML_KEYS = ("description", "lookback_bars", "tests")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -42,6 +43,7 @@ class ColumnTest:
     columns: tuple[str, ...]
     min: float | None = None
     max: float | None = None
+    min_rows: int = 0  # not_all_null: tickers with fewer rows are not judged
 
     @property
     def name(self) -> str:
@@ -121,6 +123,10 @@ def _test(entry: Any, name: str) -> ColumnTest:
     what = f"{name}.yml: {kind}"
     if kind not in TEST_KINDS:
         raise ValueError(f"{name}.yml: unknown test {kind!r}; use {', '.join(TEST_KINDS)}")
+    if kind == "not_all_null":
+        if not isinstance(arg, dict) or set(arg) - {"columns", "min_rows"} or not isinstance(arg.get("min_rows"), int):
+            raise ValueError(f"{what} takes {{columns, min_rows}} (min_rows an integer), got {arg!r}")
+        return ColumnTest(kind, _columns(arg.get("columns"), what), min_rows=arg["min_rows"])
     if kind != "accepted_range":
         return ColumnTest(kind, _columns(arg, what))
     if not isinstance(arg, dict) or set(arg) - {"column", "min", "max"}:

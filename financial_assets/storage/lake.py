@@ -18,7 +18,6 @@ import os
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -31,14 +30,6 @@ ALL_TICKERS = "_all"
 def _is_date_column(name: str) -> bool:
     """Calendar-date columns: the bar date and label end times (t1, t1_5, tb_t1, ...)."""
     return name in ("date", "t1") or name.startswith("t1_") or name.endswith("_t1")
-
-
-@dataclass(frozen=True)
-class WriteStats:
-    """What one write changed."""
-
-    rows: int
-    files: int
 
 
 def _month(day: dt.date) -> str:
@@ -97,7 +88,7 @@ class ParquetLake:
 
     def write(
         self, asset: str, frame: pd.DataFrame, scope: Mapping[str | None, Collection[object]]
-    ) -> WriteStats:
+    ) -> None:
         """Replace the partitions in `scope` ({ticker or None: dates}) of `asset` with `frame`'s rows.
 
         Every row of `frame` must fall inside `scope`; a partition in scope without rows becomes
@@ -120,14 +111,12 @@ class ParquetLake:
             new_rows = {((t or None), m): g for (t, m), g in groups}
         else:
             new_rows = {}
-        written = 0
         for (ticker, month), days in sorted(by_file.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
-            written += self._replace_file(asset, ticker, month, days, new_rows.get((ticker, month)))
-        return WriteStats(rows=len(frame), files=written)
+            self._replace_file(asset, ticker, month, days, new_rows.get((ticker, month)))
 
     def _replace_file(
         self, asset: str, ticker: str | None, month: str, days: set[dt.date], rows: pd.DataFrame | None
-    ) -> int:
+    ) -> None:
         path = self._file(asset, ticker, month)
         with self._locked(path):
             parts = []
@@ -143,14 +132,13 @@ class ParquetLake:
             if not parts:
                 if path.exists():
                     path.unlink()
-                return 1
+                return
             table = pa.concat_tables(parts).sort_by([("date", "ascending")])
             tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
             pq.write_table(table, tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-            return 1
 
     def files(self, asset: str, tickers: Collection[str] | None = None) -> list[Path]:
         """Files of `asset`, optionally only those of `tickers`, in (ticker, month) order."""

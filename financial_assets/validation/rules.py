@@ -6,8 +6,6 @@ WARN rules keep the bar but record it, because real markets do crash and go quie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -24,30 +22,20 @@ ZERO_VOLUME_RUN_BARS = 3
 QUARANTINE_COLUMNS = ("ticker", "date", "rule", "severity", "column", "value", "detail", "source_row")
 
 
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    severity: str
-    description: str
-
-
-RULES: dict[str, Rule] = {
-    r.name: r
-    for r in (
-        Rule("not_null", ERROR, "open, high, low, close and volume are present"),
-        Rule("positive_price", ERROR, "open, high, low and close are > 0"),
-        Rule("non_negative_volume", ERROR, "volume is >= 0"),
-        Rule("high_ge_low", ERROR, "high >= low"),
-        Rule("low_le_open_close", ERROR, "low <= open and low <= close"),
-        Rule("high_ge_open_close", ERROR, "high >= open and high >= close"),
-        Rule("unique_timestamp", ERROR, "one bar per ticker and date"),
-        Rule("increasing_timestamps", ERROR, "dates increase in source order"),
-        Rule("extreme_return", WARN, f"|log return of the adjusted close| <= {EXTREME_LOG_RETURN}"),
-        Rule("stale_price", WARN, f"close not unchanged for {STALE_RUN_BARS} or more bars in a row"),
-        Rule("zero_volume_run", WARN, f"no run of {ZERO_VOLUME_RUN_BARS} or more zero-volume bars"),
-        Rule("missing_session", WARN, "a trading session inside the ticker's history has a bar"),
-    )
+#: rule -> severity. Row rules are judged here; source rules are raised while reading a file or a
+#: bar that cannot become a partition (`financial_assets.sources`, the raw_bars asset) and are
+#: recorded with the same columns, so every rejection is in one quarantine table.
+SEVERITY: dict[str, str] = {
+    **dict.fromkeys(("not_null", "positive_price", "non_negative_volume", "high_ge_low", "low_le_open_close",
+                     "high_ge_open_close", "unique_timestamp", "increasing_timestamps"), ERROR),
+    **dict.fromkeys(("extreme_return", "stale_price", "zero_volume_run", "missing_session"), WARN),
+    # a bar on a day the exchange calendar has no session, an intraday bar outside every session
+    **dict.fromkeys(("trading_session", "outside_session"), ERROR),
 }
+#: rules that reject a whole file: the ticker has no bars for the run
+FILE_RULES = frozenset({"file_exists", "non_empty", "readable_file", "required_columns", "numeric_values",
+                        "parseable_dates", "single_timezone", "date_not_in_future", "ticker_safe_identifier",
+                        "unique_ticker_file", "daily_bars_only", "ticker_in_source", "source_folder_exists"})
 
 
 def run_lengths(flags: pd.Series, starts: pd.Series | None = None) -> pd.Series:
@@ -75,7 +63,7 @@ def _records(frame: pd.DataFrame, mask: pd.Series, rule: str, column: str, value
             "ticker": hit["ticker"].to_numpy(),
             "date": hit["date"].to_numpy(),
             "rule": rule,
-            "severity": RULES[rule].severity,
+            "severity": SEVERITY.get(rule, ERROR),
             "column": column,
             "value": value.loc[mask].astype(str).to_numpy(),
             "detail": detail,

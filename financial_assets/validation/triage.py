@@ -27,7 +27,8 @@ def triage_bars(raw: pd.DataFrame, targets: pd.DatetimeIndex, sessions: pd.Datet
     validated = rules.split_adjust(accepted)
     warnings = rules.warn_violations(validated)
     ticker = str(raw["ticker"].iloc[0]) if len(raw) else ""
-    gaps = rules.missing_sessions(ticker, accepted["date"], sessions) if len(raw) else None
+    # a session whose bar was rejected is not also "missing": that would repeat the rejection as a gap
+    gaps = rules.missing_sessions(ticker, raw["date"].drop_duplicates(), sessions) if len(raw) else None
     quarantine = pd.concat([f for f in (errors, warnings, gaps) if f is not None and len(f)], ignore_index=True) \
         if any(f is not None and len(f) for f in (errors, warnings, gaps)) \
         else pd.DataFrame(columns=list(rules.QUARANTINE_COLUMNS))

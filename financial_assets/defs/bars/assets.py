@@ -1,27 +1,64 @@
-"""raw_bars, validated_bars and quarantined_bars: bars from the source into the validated lake."""
+"""raw_bars, validated_bars and quarantined_bars: bars from the source into the validated lake.
 
+One bad ticker never stops the others: a file that cannot be read is a quarantine record for its
+ticker, a bar on a day without a session is a quarantine record, and a ticker whose rejections in
+the run pass `FA_MAX_REJECTED_SHARE` is held back from downstream assets while the rest go on.
+"""
 
 import dagster as dg
 import pandas as pd
 
 from financial_assets.core.bars import RAW_COLUMNS
-from financial_assets.defs.history import keep_run_rows
-from financial_assets.defs.metadata import frame_metadata
-from financial_assets.defs.partitions import bar_partitions, dates_by_ticker
-from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
-from financial_assets.core.errors import BarDataError
-from financial_assets.storage.revisions import archive, replaced_rows
 from financial_assets.core.calendar import trading_sessions
-from financial_assets.validation.rules import QUARANTINE_COLUMNS
+from financial_assets.core.errors import BarDataError
+from financial_assets.defs.history import WARMUP_ASSET, keep_run_rows
+from financial_assets.defs.metadata import partition_metadata
+from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
+from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
+from financial_assets.features import FEATURE_REGISTRY, resolve_feature_names
+from financial_assets.runs.internals import report_partitions
+from financial_assets.sources import INTRADAY_COLUMNS, load_standardized
+from financial_assets.storage.revisions import archive, replaced_rows
+from financial_assets.validation.rejections import file_rejection, held_back, off_calendar
+from financial_assets.validation.rules import FILE_RULES, QUARANTINE_COLUMNS
 from financial_assets.validation.triage import triage_bars
 
 #: bars of history before a run's first date that validation reads (returns, stale and zero-volume runs)
 CONTEXT_BARS = 10
+#: raw bars before the first partition date, kept for indicator warm-up (never partitions)
+RAW_WARMUP_ASSET = "raw_warmup_bars"
+#: intraday rows exactly as given, for files with times of day (the daily bars are built from them)
+RAW_INTRADAY_ASSET = "raw_intraday_bars"
+#: rejections found while reading the source (files, off-calendar bars), for validate_bars to quarantine
+SOURCE_REJECTIONS_ASSET = "source_rejections"
+#: the earliest date a calendar is asked for when looking for warm-up sessions
+_EARLIEST = "1990-01-02"
 
 
-def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...] | list[str]) -> pd.DataFrame:
+def concat(frames: list[pd.DataFrame], columns: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """The non-empty frames stacked, or an empty frame with `columns`."""
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
+
+
+def warmup_sessions(market: MarketResource, feature_names: list[str] | None) -> pd.DatetimeIndex:
+    """Sessions before the first partition whose bars warm up the longest configured indicator.
+
+    Twice the longest lookback: enough for every window to be full and for recursive indicators
+    (EMA, RSI) to forget their seed.
+    """
+    longest = max(FEATURE_REGISTRY[n].lookback for n in resolve_feature_names(feature_names))
+    before = trading_sessions(market.calendar, _EARLIEST,
+                              (pd.Timestamp(market.history_start) - pd.Timedelta(days=1)).date().isoformat())
+    return before[-2 * longest:] if longest else before[:0]
+
+
+def _source_file(source: object, ticker: str) -> str:
+    """The file a folder source reads for `ticker`, else the source's name (for rejection records)."""
+    try:
+        return source.path_of(ticker).name  # type: ignore[attr-defined]
+    except (AttributeError, BarDataError):
+        return f"{getattr(source, 'name', 'source')}:{ticker}"
 
 
 @dg.asset(
@@ -30,47 +67,70 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...] | list[str]) ->
     group_name="bars",
     kinds={"python", "parquet"},
     description="Bars exactly as the source gave them (raw prices, source row order), one partition per ticker and "
-    "trading date. A rerun whose source values changed keeps the old rows in raw_bar_revisions.",
+    "trading date. A ticker whose file cannot be read is not materialized: its quarantine record names the rule, "
+    "the date and the file. A rerun whose source values changed keeps the old rows in raw_bar_revisions.",
 )
-def raw_bars(
-    context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource, market: MarketResource
-) -> dg.MaterializeResult:
+def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource,
+             market: MarketResource) -> None:
     wanted = dates_by_ticker(context.partition_keys)
     source = bar_source.source()
-    sessions = trading_sessions(market.calendar, market.history_start)
-    frames = []
+    sessions = market.sessions()
+    warmup = warmup_sessions(market, market.feature_names())
+    frames, intraday, rejections, warmups, loaded = [], [], [], [], {}
     for ticker, dates in wanted.items():
-        bars = source.load(ticker, dates.min().date(), dates.max().date())
-        off_calendar = bars.loc[~bars["date"].isin(sessions)]
-        if len(off_calendar):
-            raise BarDataError(
-                "trading_session",
-                f"the source has a bar on a day the {market.calendar} calendar has no session",
-                ticker=ticker, date=off_calendar["date"].iloc[0].date(),
-            )
-        frames.append(bars.loc[bars["date"].isin(dates)])
-    frame = _concat(frames, RAW_COLUMNS)
-    previous = lake.lake.read("raw_bars", list(wanted), start=min(d.min() for d in wanted.values()),
-                              end=max(d.max() for d in wanted.values()))
-    previous = keep_run_rows(previous, wanted) if len(previous) else previous
-    revised = archive(lake.lake, replaced_rows(previous, frame), pd.Timestamp.now(tz="UTC"))
-    lake.lake.write("raw_bars", frame, dict(wanted))
-    context.log.info(f"raw_bars: {len(frame)} bars for {len(wanted)} tickers, {len(context.partition_keys)} partitions")
-    meta = frame_metadata(frame, str(lake.lake.asset_dir("raw_bars")))
-    meta["revised_bars"] = dg.MetadataValue.int(revised)
-    return dg.MaterializeResult(metadata=meta)
+        reads_warmup = dates[0] == sessions[0] and len(warmup) > 0
+        try:
+            bars = load_standardized(source, ticker, (warmup[0] if reads_warmup else dates[0]).date(), dates[-1].date())
+        except BarDataError as err:
+            context.log.error(f"{ticker}: {err} (file {_source_file(source, ticker)})")
+            rejections.append(file_rejection(err, ticker, dates[0], _source_file(source, ticker)))
+            continue
+        loaded[ticker] = dates
+        daily = bars.daily
+        on_sessions, off = off_calendar(daily.loc[daily["date"] >= dates[0]], sessions, market.calendar)
+        frames.append(on_sessions.loc[on_sessions["date"].isin(dates)])
+        rejections += [off, bars.outside_session[list(QUARANTINE_COLUMNS)]]
+        intraday.append(bars.intraday.assign(date=bars.intraday["session"].fillna(
+            bars.intraday["timestamp"].dt.tz_convert(None).dt.normalize())))
+        if reads_warmup:
+            warmups.append(daily.loc[daily["date"].isin(warmup)])
+    frame = concat(frames, RAW_COLUMNS)
+    previous = lake.read("raw_bars", list(loaded), start=min(d[0] for d in wanted.values()),
+                         end=max(d[-1] for d in wanted.values())) if loaded else pd.DataFrame()
+    previous = keep_run_rows(previous, loaded) if len(previous) else previous
+    revised = archive(lake.parquet, replaced_rows(previous, frame), pd.Timestamp.now(tz="UTC"))
+    lake.write("raw_bars", frame, dict(loaded))
+    found = concat(rejections, QUARANTINE_COLUMNS)
+    rows = concat(intraday, [*INTRADAY_COLUMNS, "date"])
+    if len(rows) or lake.parquet.files(RAW_INTRADAY_ASSET, list(wanted)):
+        lake.write(RAW_INTRADAY_ASSET, rows, _with_dates(wanted, rows))
+    # a rerun replaces the run's rejections: the scope is the run's dates plus the off-calendar days found
+    lake.write(SOURCE_REJECTIONS_ASSET, found, _with_dates(wanted, found))
+    if warmups:
+        lake.write(RAW_WARMUP_ASSET, concat(warmups, RAW_COLUMNS), {t: warmup for t in loaded if wanted[t][0] == sessions[0]})
+    context.log.info(f"raw_bars: {len(frame)} bars of {len(loaded)}/{len(wanted)} tickers; {len(found)} rejections; "
+                     f"{len(rows)} intraday rows; {revised} revised bars archived")
+    report_partitions(context, "raw_bars", partition_metadata(frame, loaded))
+
+
+def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict[str, set]:
+    """A write scope: each ticker's run dates plus any other dates its `rows` carry (holidays, weekends)."""
+    return {t: set(d) | set(rows.loc[rows["ticker"] == t, "date"]) for t, d in wanted.items()}
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             "validated_bars", deps=[raw_bars], group_name="bars", kinds={"python", "parquet"},
-            description="Bars that passed every ERROR rule, with split-adjusted prices (adj_*) beside the raw ones.",
+            description="Bars that passed every ERROR rule, with split-adjusted prices beside the raw ones: adj_open, "
+            "adj_high, adj_low, adj_close = raw price x adj_factor, where adj_factor = the source's adjusted close / "
+            "close (1 without one), so splits and dividends do not look like crashes; adj_volume = volume / adj_factor. "
+            "corporate_action marks a raw gap that the adjusted close explains.",
         ),
         dg.AssetSpec(
             "quarantined_bars", deps=[raw_bars], group_name="bars", kinds={"python", "parquet"},
-            description="One record per bar and broken rule: ticker, date, rule, severity, offending value. "
-            "ERROR records were kept out of validated_bars; WARN records were kept in.",
+            description="One record per rejected file, bar and broken rule: ticker, date, rule, severity, offending "
+            "value. ERROR records were kept out of validated_bars; WARN records were kept in.",
         ),
     ],
     partitions_def=bar_partitions,
@@ -81,34 +141,55 @@ def raw_bars(
 )
 def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource):
     wanted = dates_by_ticker(context.partition_keys)
-    sessions = trading_sessions(market.calendar, market.history_start)
-    validated, quarantined = [], []
+    sessions = market.sessions()
+    rejected = lake.read(SOURCE_REJECTIONS_ASSET, list(wanted), start=min(d[0] for d in wanted.values()),
+                         end=max(d[-1] for d in wanted.values()))
+    unreadable = set(rejected.loc[rejected["rule"].isin(FILE_RULES), "ticker"]) if len(rejected) else set()
+    validated, quarantined, warmups, raw_rows = [], [rejected], [], {}
     for ticker, dates in wanted.items():
-        first = sessions.searchsorted(dates.min())
-        context_start = sessions[max(first - CONTEXT_BARS, 0)]
-        raw = lake.lake.read("raw_bars", [ticker], start=context_start, end=dates.max())
-        if raw.empty:
-            continue
-        triage = triage_bars(raw, dates, sessions)
-        validated.append(triage.validated)
-        quarantined.append(triage.quarantine)
-    good = _concat(validated, [])
-    bad = _concat(quarantined, QUARANTINE_COLUMNS)
-    lake.lake.write("validated_bars", good, dict(wanted))
-    lake.lake.write("quarantined_bars", bad, dict(wanted))
-    meta = frame_metadata(good, str(lake.lake.asset_dir("validated_bars")))
-    if len(good):
-        actions = good.loc[good["corporate_action"], ["ticker", "date", "close", "adj_factor"]]
-        meta["corporate_actions"] = dg.MetadataValue.int(len(actions))
-        if len(actions):
-            meta["corporate_action_days"] = dg.MetadataValue.md(actions.to_markdown(index=False))
+        start = sessions[max(sessions.searchsorted(dates[0]) - CONTEXT_BARS, 0)]
+        raw = lake.read("raw_bars", [ticker], start=start, end=dates[-1])
+        raw_rows[ticker] = int(raw["date"].isin(dates).sum()) if len(raw) else 0
+        if len(raw):
+            triage = triage_bars(raw, dates, sessions)
+            validated.append(triage.validated)
+            quarantined.append(triage.quarantine)
+        if dates[0] == sessions[0]:
+            warmups.append(_validated_warmup(lake, ticker, warmup_sessions(market, market.feature_names())))
+    good = concat(validated, [])
+    bad = concat(quarantined, QUARANTINE_COLUMNS)
+    held = held_back(bad, raw_rows, market.max_rejected_share)
+    lake.write("validated_bars", good, dict(wanted))
+    lake.write("quarantined_bars", bad, _with_dates(wanted, bad))
+    warm = concat(warmups, [])
+    if len(warm):
+        lake.write(WARMUP_ASSET, warm, {t: set(g["date"]) for t, g in warm.groupby("ticker")})
+    for ticker, reason in held.items():
+        context.log.warning(f"{ticker} held back from downstream assets: {reason}")
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     if "validated_bars" in selected:
-        yield dg.MaterializeResult(asset_key="validated_bars", metadata=meta)
-    qmeta = frame_metadata(bad, str(lake.lake.asset_dir("quarantined_bars")))
-    if len(bad):
-        qmeta["by_rule"] = dg.MetadataValue.md(
-            bad.groupby(["rule", "severity"]).size().rename("records").reset_index().to_markdown(index=False)
-        )
+        readable = {t: d for t, d in wanted.items() if t not in unreadable}
+        report_partitions(context, "validated_bars", partition_metadata(good, readable, _notes(bad, held, readable)))
+        yield dg.MaterializeResult(asset_key="validated_bars")
     if "quarantined_bars" in selected:
-        yield dg.MaterializeResult(asset_key="quarantined_bars", metadata=qmeta)
+        report_partitions(context, "quarantined_bars", partition_metadata(bad, wanted))
+        yield dg.MaterializeResult(asset_key="quarantined_bars")
+
+
+def _validated_warmup(lake: LakeResource, ticker: str, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    """The ticker's warm-up bars that pass every ERROR rule, split-adjusted like validated_bars."""
+    raw = lake.read(RAW_WARMUP_ASSET, [ticker])
+    return triage_bars(raw, sessions, sessions).validated if len(raw) else raw
+
+
+def _notes(quarantine: pd.DataFrame, held: dict[str, str],
+           wanted: dict[str, pd.DatetimeIndex]) -> dict[str, dict[str, dg.MetadataValue]]:
+    """Per-partition notes for validated_bars: the rules a day's bar broke, and a held-back ticker's reason."""
+    notes: dict[str, dict[str, dg.MetadataValue]] = {}
+    for (ticker, day), found in quarantine.groupby(["ticker", "date"]) if len(quarantine) else []:
+        text = "; ".join(f"{r.severity} {r.rule} {r.column}={r.value}" for r in found.itertuples())
+        notes[bar_key(day, ticker)] = {"quarantined": dg.MetadataValue.text(text)}
+    for ticker, reason in held.items():
+        for day in wanted.get(ticker, []):
+            notes.setdefault(bar_key(day, ticker), {})["held_back"] = dg.MetadataValue.text(reason)
+    return notes

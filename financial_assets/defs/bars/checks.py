@@ -1,85 +1,114 @@
-"""Partitioned checks on validated_bars: pandera (ERROR, blocking) and Great Expectations (WARN)."""
+"""Checks on validated_bars, each evaluated once per run over the run's partitions.
 
+Unpartitioned on purpose: a partitioned check stores one planned row per partition holding the
+whole run's partition list (quadratic in the range), and its single result leaves every partition
+"skipped" in the UI. Both checks are non-blocking: a rejected bar affects only its own ticker.
+"""
 
 import dagster as dg
 import pandas as pd
 
 from financial_assets.defs.bars.assets import CONTEXT_BARS
-from financial_assets.defs.partitions import bar_partitions, dates_by_ticker
+from financial_assets.defs.bars.holdback import tickers_going_on
+from financial_assets.defs.partitions import dates_by_ticker
 from financial_assets.defs.resources import LakeResource, MarketResource
-from financial_assets.storage.lake import ParquetLake
-from financial_assets.core.calendar import trading_sessions
 from financial_assets.validation.gx_suite import run_gx_suite
 from financial_assets.validation.pandera_schema import pandera_failures
+from financial_assets.validation.rules import FILE_RULES
 
-MAX_LISTED = 20
+#: failing rows listed in full in a check's metadata; the quarantine holds every one of them
+MAX_LISTED = 500
 
 
-def _rows_of_run(lake: ParquetLake, asset: str, keys: list, context_bars: int = 0,
-                 sessions: pd.DatetimeIndex | None = None) -> tuple[pd.DataFrame, pd.Series]:
+def _run_rows(lake: LakeResource, asset: str, wanted: dict[str, pd.DatetimeIndex], context_bars: int = 0,
+              sessions: pd.DatetimeIndex | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """Rows of `asset` for the run's partitions (plus `context_bars` earlier bars), and a mask of the run's own rows."""
     frames, masks = [], []
-    for ticker, dates in dates_by_ticker(keys).items():
-        start = dates.min()
+    for ticker, dates in wanted.items():
+        start = dates[0]
         if context_bars and sessions is not None:
             start = sessions[max(sessions.searchsorted(start) - context_bars, 0)]
-        rows = lake.read(asset, [ticker], start=start, end=dates.max())
-        frames.append(rows)
-        masks.append(rows["date"].isin(dates) if len(rows) else pd.Series([], dtype=bool))
-    frames = [f for f in frames if len(f)]
+        rows = lake.read(asset, [ticker], start=start, end=dates[-1])
+        if len(rows):
+            frames.append(rows)
+            masks.append(rows["date"].isin(dates))
     if not frames:
         return pd.DataFrame(), pd.Series([], dtype=bool)
     return pd.concat(frames, ignore_index=True), pd.concat(masks, ignore_index=True)
 
 
+def _failure_table(raw: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    """ticker, date, rule, column, value of every failing (row, rule) pandera found."""
+    rows = raw.loc[failures["index"].to_numpy()].reset_index(drop=True)
+    # a whole-row rule (high >= low, unique dates, ...) shows the bar itself
+    values = [(" ".join(f"{p}={row[p]}" for p in ("date", "open", "high", "low", "close")) if c == "*" else str(row[c]))
+              for c, (_, row) in zip(failures["column"], rows.iterrows())]
+    return pd.DataFrame({"ticker": rows["ticker"], "date": rows["date"].dt.date, "rule": failures["rule"].to_numpy(),
+                         "column": failures["column"].to_numpy(), "value": values})
+
+
+def _listed(table: pd.DataFrame) -> dg.MetadataValue:
+    if table.empty:
+        return dg.MetadataValue.md("_none_")
+    more = f"\n\n... and {len(table) - MAX_LISTED} more rows: see quarantined_bars" if len(table) > MAX_LISTED else ""
+    return dg.MetadataValue.md(table.head(MAX_LISTED).to_markdown(index=False) + more)
+
+
 @dg.asset_check(
     asset="validated_bars",
-    partitions_def=bar_partitions,
-    blocking=True,
-    description="pandera schema of bars (types, no nulls, prices > 0, volume >= 0, low <= open/close <= high, "
-    "unique increasing dates) on the raw bars of each partition. A partition whose bar was rejected fails "
-    "with ERROR and blocks downstream assets of the run.",
+    blocking=False,
+    description="pandera schema of bars (types, no nulls, prices > 0, volume >= 0, low <= open/close <= high, unique "
+    "increasing dates), once per run: the stored validated bars must all pass, and every raw bar the schema rejects "
+    "is listed with ticker, date, rule and value. WARN when bars were rejected; ERROR when a ticker is held back "
+    "(an unreadable file, or more rejected bars than FA_MAX_REJECTED_SHARE) or a stored bar is invalid.",
 )
-def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    raw, _ = _rows_of_run(lake.lake, "raw_bars", context.partition_keys)
-    validated, _ = _rows_of_run(lake.lake, "validated_bars", context.partition_keys)
+def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResource,
+                        market: MarketResource) -> dg.AssetCheckResult:
+    wanted = dates_by_ticker(context.op_execution_context.partition_keys)
+    raw, _ = _run_rows(lake, "raw_bars", wanted)
+    validated, _ = _run_rows(lake, "validated_bars", wanted)
     raw_failures = pandera_failures(raw) if len(raw) else pd.DataFrame(columns=["index", "rule", "column"])
-    stored_failures = pandera_failures(validated[raw.columns.intersection(validated.columns)]) if len(validated) else raw_failures.iloc[:0]
-    listed = raw.loc[raw_failures["index"].to_numpy(), ["ticker", "date"]].reset_index(drop=True) if len(raw_failures) else None
-    metadata: dict[str, dg.MetadataValue] = {
-        "partitions_checked": dg.MetadataValue.int(len(context.partition_keys)),
-        "raw_bars_checked": dg.MetadataValue.int(len(raw)),
-        "rejected_bars": dg.MetadataValue.int(int(raw_failures["index"].nunique()) if len(raw_failures) else 0),
-        "invalid_stored_rows": dg.MetadataValue.int(len(stored_failures)),
-    }
-    if listed is not None:
-        table = pd.concat([listed, raw_failures[["rule", "column"]].reset_index(drop=True)], axis=1)
-        metadata["failures"] = dg.MetadataValue.md(table.head(MAX_LISTED).to_markdown(index=False))
+    stored_failures = pandera_failures(validated[raw.columns.intersection(validated.columns)]) if len(validated) \
+        else raw_failures.iloc[:0]
+    table = _failure_table(raw, raw_failures) if len(raw_failures) else pd.DataFrame()
+    _, held = tickers_going_on(lake, market, wanted)
+    quarantine = lake.read("quarantined_bars", list(wanted), start=min(d[0] for d in wanted.values()),
+                           end=max(d[-1] for d in wanted.values()))
+    files = quarantine.loc[quarantine["rule"].isin(FILE_RULES)] if len(quarantine) else quarantine
+    per_ticker = table.groupby(["ticker", "rule"]).size().rename("bars").reset_index() if len(table) else table
+    serious = bool(held) or len(stored_failures) > 0
     return dg.AssetCheckResult(
-        passed=bool(len(raw_failures) == 0 and len(stored_failures) == 0),
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata=metadata,
+        passed=bool(table.empty and len(stored_failures) == 0 and not len(files)),
+        severity=dg.AssetCheckSeverity.ERROR if serious else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "partitions_checked": dg.MetadataValue.int(sum(len(d) for d in wanted.values())),
+            "raw_bars_checked": dg.MetadataValue.int(len(raw)),
+            "rejected_bars": dg.MetadataValue.int(int(raw_failures["index"].nunique()) if len(raw_failures) else 0),
+            "invalid_stored_rows": dg.MetadataValue.int(len(stored_failures)),
+            "held_back_tickers": dg.MetadataValue.md(
+                pd.DataFrame({"ticker": list(held), "reason": list(held.values())}).to_markdown(index=False)
+                if held else "_none_"),
+            "rejected_files": _listed(files[["ticker", "date", "rule", "value", "detail"]] if len(files) else pd.DataFrame()),
+            "rejected_by_ticker": _listed(per_ticker),
+            "failures": _listed(table),
+        },
     )
 
 
 @dg.asset_check(
     asset="validated_bars",
-    partitions_def=bar_partitions,
     blocking=False,
-    description="Great Expectations suite: the same hard rules plus distribution checks (extreme returns, "
-    "stale prices, runs of zero volume) on the validated bars. Failures are WARN: they never block.",
+    description="Great Expectations suite, once per run: the same hard rules plus distribution checks (extreme "
+    "returns, stale prices, runs of zero volume) on the validated bars. Failures are WARN: they never block.",
 )
-def bars_suite_great_expectations(
-    context: dg.AssetCheckExecutionContext, lake: LakeResource, market: MarketResource
-) -> dg.AssetCheckResult:
-    sessions = trading_sessions(market.calendar, market.history_start)
-    rows, own = _rows_of_run(lake.lake, "validated_bars", context.partition_keys, CONTEXT_BARS, sessions)
+def bars_suite_great_expectations(context: dg.AssetCheckExecutionContext, lake: LakeResource,
+                                  market: MarketResource) -> dg.AssetCheckResult:
+    wanted = dates_by_ticker(context.op_execution_context.partition_keys)
+    rows, own = _run_rows(lake, "validated_bars", wanted, CONTEXT_BARS, market.sessions())
     outcomes = run_gx_suite(rows, own) if len(rows) else []
     failed = [o for o in outcomes if not o.success]
-    table = pd.DataFrame(
-        [{"expectation": o.expectation, "column": o.column, "unexpected": o.unexpected_count,
-          "sample": ", ".join(o.sample)} for o in failed]
-    )
+    table = pd.DataFrame([{"expectation": o.expectation, "column": o.column, "unexpected": o.unexpected_count,
+                           "sample": ", ".join(o.sample)} for o in failed])
     return dg.AssetCheckResult(
         passed=not failed,
         severity=dg.AssetCheckSeverity.WARN,
@@ -87,6 +116,6 @@ def bars_suite_great_expectations(
             "expectations": dg.MetadataValue.int(len(outcomes)),
             "failed_expectations": dg.MetadataValue.int(len(failed)),
             "rows_checked": dg.MetadataValue.int(int(own.sum()) if len(own) else 0),
-            "failures": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "_none_"),
+            "failures": _listed(table),
         },
     )

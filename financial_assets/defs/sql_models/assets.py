@@ -1,11 +1,11 @@
 """One Dagster asset per SQL model in dbt_like_sql/, executed by DuckDB over the lake for a date range."""
 
-
 import dagster as dg
 
-from financial_assets.defs.metadata import frame_metadata
-from financial_assets.defs.partitions import run_dates, trading_date_partitions
-from financial_assets.defs.resources import LakeResource, MarketResource
+from financial_assets.defs.metadata import date_metadata
+from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, run_dates, trading_date_partitions
+from financial_assets.defs.resources import BarSourceResource, LakeResource
+from financial_assets.runs.internals import report_partitions
 from financial_assets.sql_models import SqlModel, load_project, run_model
 
 SQL_GROUP = "sql_models"
@@ -25,13 +25,14 @@ def build_sql_model_asset(model: SqlModel) -> dg.AssetsDefinition:
         metadata={"sql_file": dg.MetadataValue.path(str(model.path)),
                   "sql": dg.MetadataValue.md(f"```sql\n{model.template}\n```")},
     )
-    def _sql_model(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource) -> dg.MaterializeResult:
+    def _sql_model(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource) -> None:
         dates = run_dates(context.partition_keys)
-        frame = run_model(model, lake.lake, dates.min().date(), dates.max().date(),
-                          benchmark_ticker=market.benchmark_ticker)
+        universe = context.instance.get_dynamic_partitions(TICKERS_PARTITION_NAME)
+        frame = run_model(model, lake.parquet, dates.min().date(), dates.max().date(),
+                          benchmark_ticker=bar_source.benchmark(universe))
         frame = frame.loc[frame["date"].isin(dates)].reset_index(drop=True)
-        lake.lake.write(model.name, frame, {None: dates})
-        return dg.MaterializeResult(metadata=frame_metadata(frame, str(lake.lake.asset_dir(model.name))))
+        lake.write(model.name, frame, {None: dates})
+        report_partitions(context, model.name, date_metadata(frame, dates))
 
     return _sql_model
 
