@@ -14,7 +14,11 @@ what these rely on.
    batch in one transaction), as Dagster batches the events of a partitioned output itself. A run
    without the tag (started from the asset graph rather than a job) gets Dagster's ordinary events
    for every partition of the range, and per-partition metadata only when small, because the public
-   `add_asset_metadata` checks each key against the whole range.
+   `add_asset_metadata` checks each key against the whole range. With the tag Dagster also plans
+   nothing (no "planned" events: no in-progress or failed partitions in the UI), so each step
+   first calls `planned_partitions`, which records one planned event per asset holding the run's
+   partition subset; `BatchedSqliteEventLogStorage` expands it when the UI asks which partitions
+   failed.
 2. Runs of the project's own commands created with their code-location origin and executed in this
    process, so they show under their job and code location in the UI and re-execute cleanly
    (`execute_in_process` runs carry no origin).
@@ -28,7 +32,8 @@ from functools import lru_cache
 import dagster as dg
 from dagster._core.definitions.partitions.utils.multi import get_tags_from_multi_partition_key
 from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
+from dagster._core.events import (AssetMaterializationPlannedData, DagsterEvent, DagsterEventBatchMetadata,
+                                  generate_event_batch_id)
 from dagster._core.execution.api import execute_run
 from dagster._utils.hosted_user_process import recon_job_from_origin
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
@@ -50,6 +55,20 @@ REPOSITORY = "__repository__"
 def reports_own_events(context: dg.AssetExecutionContext) -> bool:
     """Whether this run leaves the asset events to the step (the project's jobs do)."""
     return context.run.tags.get(DEFER_TAG, "").lower() == "true"
+
+
+def planned_partitions(context: dg.AssetExecutionContext) -> list[str]:
+    """The run's partition keys; in a run that reports its own events, first record them as planned."""
+    keys = list(context.partition_keys)
+    if reports_own_events(context):
+        step_context = context.op_execution_context._step_execution_context  # noqa: SLF001 - see module docstring
+        for key in context.selected_asset_keys:
+            subset = context.assets_def.specs_by_key[key].partitions_def.subset_with_partition_keys(keys)
+            event = DagsterEvent.build_asset_materialization_planned_event(
+                context.run.job_name, step_context.step.key,
+                AssetMaterializationPlannedData(key, partition=None, partitions_subset=subset.to_serializable_subset()))
+            context.instance.report_dagster_event(event, context.run.run_id)
+    return keys
 
 
 def report_partitions(context: dg.AssetExecutionContext, asset_key: str,

@@ -87,11 +87,21 @@ def served_p95_latency_ms(
     """The 95th percentile, in milliseconds, of single-row /invocations round trips over one keep-alive session."""
     if len(row) != 1:
         raise ValueError(f"latency is measured on one row, got {len(row)}")
+    return _p95_ms(lambda session: served.predict(row, session), requests_count, warmup)
+
+
+def ping_p95_latency_ms(served: ServedModel, *, requests_count: int = 200, warmup: int = 10) -> float:
+    """The 95th percentile, in milliseconds, of /ping round trips: the server's floor, a reference for the above."""
+    return _p95_ms(lambda session: session.get(f"{served.url}/ping", timeout=5).raise_for_status(), requests_count,
+                   warmup)
+
+
+def _p95_ms(call, requests_count: int, warmup: int) -> float:
     timings = []
     with requests.Session() as session:
         for i in range(warmup + requests_count):
             start = time.perf_counter()
-            served.predict(row, session)
+            call(session)
             if i >= warmup:
                 timings.append((time.perf_counter() - start) * 1000)
     return float(np.percentile(timings, 95))

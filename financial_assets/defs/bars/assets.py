@@ -16,7 +16,7 @@ from financial_assets.defs.metadata import partition_metadata
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
 from financial_assets.features import FEATURE_REGISTRY, resolve_feature_names
-from financial_assets.runs.internals import report_partitions
+from financial_assets.runs.internals import planned_partitions, report_partitions
 from financial_assets.sources import INTRADAY_COLUMNS, load_standardized
 from financial_assets.storage.revisions import archive, replaced_rows
 from financial_assets.validation.rejections import file_rejection, held_back, off_calendar
@@ -72,7 +72,7 @@ def _source_file(source: object, ticker: str) -> str:
 )
 def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource,
              market: MarketResource) -> None:
-    wanted = dates_by_ticker(context.partition_keys)
+    wanted = dates_by_ticker(planned_partitions(context))
     source = bar_source.source()
     sessions = market.sessions()
     warmup = warmup_sessions(market, market.feature_names())
@@ -140,7 +140,7 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
     can_subset=True,
 )
 def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource):
-    wanted = dates_by_ticker(context.partition_keys)
+    wanted = dates_by_ticker(planned_partitions(context))
     sessions = market.sessions()
     rejected = lake.read(SOURCE_REJECTIONS_ASSET, list(wanted), start=min(d[0] for d in wanted.values()),
                          end=max(d[-1] for d in wanted.values()))

@@ -9,7 +9,7 @@ from financial_assets.defs.metadata import column_summary, partition_metadata, r
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import LakeResource, MarketResource
 from financial_assets.features import compute_features_panel, registry_table, resolve_feature_names
-from financial_assets.runs.internals import report_partitions
+from financial_assets.runs.internals import planned_partitions, report_partitions
 
 
 @dg.asset(
@@ -25,7 +25,7 @@ from financial_assets.runs.internals import report_partitions
     metadata={"feature_registry": dg.MetadataValue.md(registry_table().to_markdown(index=False))},
 )
 def features(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource) -> None:
-    wanted = dates_by_ticker(context.partition_keys)
+    wanted = dates_by_ticker(planned_partitions(context))
     require_upstream(context, "validated_bars", wanted)
     going, held = tickers_going_on(lake, market, wanted)
     names = resolve_feature_names(market.feature_names())

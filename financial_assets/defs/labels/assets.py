@@ -9,7 +9,7 @@ from financial_assets.defs.metadata import partition_metadata, require_upstream
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import LakeResource, MarketResource
 from financial_assets.labels.compute import compute_labels
-from financial_assets.runs.internals import report_partitions
+from financial_assets.runs.internals import planned_partitions, report_partitions
 
 
 @dg.asset(
@@ -24,7 +24,7 @@ from financial_assets.runs.internals import report_partitions
     "are not materialized.",
 )
 def labels(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource) -> None:
-    wanted = dates_by_ticker(context.partition_keys)
+    wanted = dates_by_ticker(planned_partitions(context))
     require_upstream(context, "validated_bars", wanted)
     going, held = tickers_going_on(lake, market, wanted)
     history = adjusted_history(lake, list(going)) if going else pd.DataFrame(columns=["ticker", "date"])

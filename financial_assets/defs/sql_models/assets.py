@@ -5,7 +5,7 @@ import dagster as dg
 from financial_assets.defs.metadata import date_metadata
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, run_dates, trading_date_partitions
 from financial_assets.defs.resources import BarSourceResource, LakeResource
-from financial_assets.runs.internals import report_partitions
+from financial_assets.runs.internals import planned_partitions, report_partitions
 from financial_assets.sql_models import SqlModel, load_project, run_model
 
 SQL_GROUP = "sql_models"
@@ -39,7 +39,7 @@ def build_sql_model_asset(model: SqlModel) -> dg.AssetsDefinition:
                   "sql": dg.MetadataValue.md(f"```sql\n{model.template}\n```")},
     )
     def _sql_model(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource) -> None:
-        dates = run_dates(context.partition_keys)
+        dates = run_dates(planned_partitions(context))
         universe = context.instance.get_dynamic_partitions(TICKERS_PARTITION_NAME)
         frame = run_model(model, lake.parquet, dates.min().date(), dates.max().date(),
                           benchmark_ticker=bar_source.benchmark(universe))

@@ -1,0 +1,40 @@
+"""`python -m financial_assets.bench [history nightly features training serving]`: print BENCH lines."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+import psutil
+
+from financial_assets.settings import apply_env_defaults
+
+WHICH = ("history", "nightly", "features", "training", "serving")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("which", nargs="*", default=list(WHICH), help=f"any of {', '.join(WHICH)} (default: all)")
+    parser.add_argument("--sample-sessions", type=int, default=60,
+                        help="sessions of 2 tickers in the as-shipped reference sample")
+    parser.add_argument("--feature-tickers", type=int, default=200)
+    parser.add_argument("--feature-bars", type=int, default=2500)
+    args = parser.parse_args(argv)
+    # benchmarks never touch the user's lake, instance or settings
+    os.environ["FA_DATA_DIR"] = tempfile.mkdtemp(prefix="fa-bench-data-")
+    for name in ("FA_SOURCE", "FA_HISTORY_START", "FA_HISTORY_END", "FA_CALENDAR", "FA_TICKERS", "FA_FEATURES"):
+        os.environ.pop(name, None)
+    apply_env_defaults()
+    print(f"# data in {os.environ['FA_DATA_DIR']}, {psutil.cpu_count()} cores", flush=True)
+    from financial_assets.bench import history, models, throughput
+
+    runs = {"history": lambda: history.bench_history(args.sample_sessions), "nightly": history.bench_nightly,
+            "features": lambda: throughput.bench_features(args.feature_tickers, args.feature_bars),
+            "training": models.bench_training, "serving": models.bench_serving}
+    for name in args.which:
+        runs[name]()
+
+
+if __name__ == "__main__":
+    main()
