@@ -173,7 +173,8 @@ def test_a_crash_day_warns_but_does_not_hold_back(folder, data_dir, instance):
     _good(folder, "ALFA", "OMEGA")
     bars, _ = _run_all(instance)
     assert bars.status == "SUCCESS"
-    assert check_results(bars) == {"bars_schema_pandera": (True, "WARN"), "bars_suite_great_expectations": (False, "WARN")}
+    assert check_results(bars) == {"bars_schema_pandera": (True, "WARN"), "bars_suite_great_expectations": (False, "WARN"),
+                                   "features_complete": (True, "WARN")}
     assert _tickers_of(instance, bars, "features") == set(TICKERS)
     quarantine = ParquetLake(data_dir / "lake").read("quarantined_bars")
     assert quarantine[["ticker", "date", "rule", "severity"]].values.tolist() == [
