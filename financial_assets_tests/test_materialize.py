@@ -93,3 +93,18 @@ def test_a_partition_whose_upstream_was_never_built_fails_and_names_it(data_dir,
     assert "[upstream_materialized]" in run.error and "validated_bars" in run.error
     assert "2013-01-02|AAPL" in run.error
     assert not materialized(instance, run, "features")
+
+
+def test_bars_before_the_first_partition_warm_up_the_features_and_never_become_partitions(data_dir, instance,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("FA_HISTORY_START", "2005-01-03")  # AAPL's embedded bars start in 2000
+    run = run_stage(TICKER_JOB, "2005-01-03|AAPL", "2005-01-07|AAPL", instance, ["AAPL"])
+    assert run.status == "SUCCESS"
+    lake = ParquetLake(data_dir / "lake")
+    features = lake.read("features")
+    # a 200-bar average is complete on the first partition date, from validated warm-up bars
+    assert features["sma_dist_200"].notna().all() and features["rsi_14"].notna().all()
+    assert lake.read("validated_bars")["date"].min() == pd.Timestamp("2005-01-03")
+    warmup = lake.read("warmup_bars")
+    assert warmup["date"].max() < pd.Timestamp("2005-01-03") and len(warmup) >= 2 * 199
+    assert materialized(instance, run, "validated_bars")[0] == "2005-01-03|AAPL"
