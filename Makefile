@@ -30,3 +30,28 @@ ui: $(STAMP)
 
 clean:
 	rm -rf data .dagster_home
+
+## DVC in its own environment: dvc pins an antlr4 runtime that breaks Dagster's asset selection parser
+DVC_VENV := .venv-dvc
+DVC := DVC_NO_ANALYTICS=1 $(DVC_VENV)/bin/dvc
+DVC_PIN := dvc==3.67.1
+
+.PHONY: dvc-env dvc-setup dvc-repro
+
+$(DVC_VENV)/.installed:
+	test -x $(DVC_VENV)/bin/python || $(PYTHON) -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/pip install --quiet --upgrade pip
+	$(DVC_VENV)/bin/pip install --quiet '$(DVC_PIN)'
+	touch $@
+
+## create .venv-dvc with dvc (.ci/run does this for the DVC test)
+dvc-env: $(DVC_VENV)/.installed
+
+## create .venv-dvc with dvc, and initialise DVC in the repository if it has not been (.dvc/, .dvcignore)
+dvc-setup: $(DVC_VENV)/.installed
+	test -d .dvc || { $(DVC) init --quiet && printf '%s\n' '.venv/' '.venv-dvc/' '.dagster_home/' '.*.lock' >> .dvcignore; }
+
+## reproduce the pipeline of dvc.yaml through the project's command line, then show its metrics
+dvc-repro: $(STAMP) dvc-setup
+	$(DVC) repro
+	$(DVC) metrics show

@@ -1,0 +1,183 @@
+"""GraphQL partition status at Dagster's recommended ceiling: 100 tickers x 4 years of validated_bars.
+
+    python -m financial_assets.bench.graphql_scale [--tickers 100] [--years 4] [--dagster-yaml FILE]
+
+Fills a fresh instance with about 100,000 ticker x date partitions of `raw_bars` and
+`validated_bars` (`FA_SOURCE=synthetic`, the project's range runner, one run per block of tickers),
+starts `dagster-webserver` on loopback over it, and times the query the UI's partition bar sends
+for `validated_bars` (every partition's status, both dimensions), cold (its first time, after the
+webserver has answered one request for the asset graph, timed apart) and warm (the median of the
+next three). The reference, measured in the same run on the same instance,
+is the storage call that status is computed from: `DagsterInstance.get_materialized_partitions`.
+Target: under 2 s.
+
+Settings shape the partitions, so this runs in its own process (it sets FA_* before the code
+location is imported). `--dagster-yaml` runs it on another instance configuration, e.g. the
+deployment's PostgreSQL one (deploy/dagster.yaml with the DefaultRunLauncher).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+#: the last session of the filled window (fixed, so every run measures the same partitions)
+LAST_SESSION = "2024-12-31"
+#: tickers per run: a range run is a box of tickers x dates
+TICKERS_PER_RUN = 10
+
+PARTITION_STATUS = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { __typename ... on AssetNode {
+  partitionStats { numMaterialized numPartitions numFailed numMaterializing }
+  assetPartitionStatuses { __typename ... on MultiPartitionStatuses { primaryDimensionName ranges {
+    primaryDimStartKey primaryDimEndKey primaryDimStartTime primaryDimEndTime
+    secondaryDim { __typename
+      ... on DefaultPartitionStatuses { materializedPartitions failedPartitions materializingPartitions }
+      ... on TimePartitionStatuses { ranges { status startKey endKey } } } } } } } } }"""
+
+
+def _settings(tickers: int, years: int) -> dict[str, str]:
+    from financial_assets.core.calendar import trading_sessions
+
+    # the first session of the first year: a start on a holiday (1 January) would itself become a
+    # date partition (see the report to the lead), one more partition per ticker than sessions
+    year = int(LAST_SESSION[:4]) - years + 1
+    first = trading_sessions("XNYS", f"{year}-01-01", f"{year}-01-31")[0].date().isoformat()
+    return {"FA_SOURCE": "synthetic", "FA_SYNTHETIC_TICKERS": str(tickers), "FA_HISTORY_START": first,
+            "FA_HISTORY_END": LAST_SESSION, "FA_CALENDAR": "XNYS"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+#: what any page asks first: the asset graph (it loads the code location's assets into the webserver)
+ASSET_GRAPH = "{ assetNodes { assetKey { path } } }"
+
+
+def _query(base: str, query: str = PARTITION_STATUS) -> tuple[float, dict]:
+    body = json.dumps({"query": query, "variables": {"key": {"path": ["validated_bars"]}}}).encode()
+    request = urllib.request.Request(f"{base}/graphql", data=body, headers={"Content-Type": "application/json"})
+    began = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as response:
+        answer = json.load(response)
+    seconds = time.perf_counter() - began
+    if answer.get("errors"):
+        raise RuntimeError(f"GraphQL errors: {answer['errors']}")
+    return seconds, answer["data"].get("assetNodeOrError", answer["data"])
+
+
+def fill(tickers: int, years: int) -> tuple[int, float]:
+    """Materialize raw_bars and validated_bars for every ticker and session; (partitions, seconds)."""
+    import dagster as dg
+
+    from financial_assets.definitions import defs
+    from financial_assets.runs.instance import project_instance
+    from financial_assets.runs.runner import launch, register_tickers, session_keys
+    from financial_assets.runs.stages import plan_stages
+    from financial_assets.sources import make_source
+
+    instance = project_instance()
+    names = make_source("synthetic", n_synthetic=tickers).tickers()
+    order = register_tickers(instance, names)
+    sessions = session_keys()
+    selection = frozenset(dg.AssetKey(a) for a in ("raw_bars", "validated_bars"))
+    (stage,) = [s for s in plan_stages(defs) if selection <= set(s.asset_keys)]
+    began = time.perf_counter()
+    for i in range(0, len(order), TICKERS_PER_RUN):
+        block = order[i:i + TICKERS_PER_RUN]
+        run = launch(instance, stage.job_name, f"{sessions[0]}|{block[0]}", f"{sessions[-1]}|{block[-1]}", selection)
+        if run.status != "SUCCESS":
+            raise RuntimeError(f"filling {block[0]}..{block[-1]} failed: {run.error}")
+        print(f"# filled {block[0]}..{block[-1]}: {run.materialized.get('validated_bars', 0)} partitions in "
+              f"{run.seconds:.1f} s", flush=True)
+    return len(order) * len(sessions), time.perf_counter() - began
+
+
+def _reference_seconds() -> tuple[float, int]:
+    """The instance API on the same instance, from a fresh instance object: (seconds, partitions)."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    began = time.perf_counter()
+    materialized = instance.get_materialized_partitions(dg.AssetKey("validated_bars"))
+    return time.perf_counter() - began, len(materialized)
+
+
+def bench_graphql_partition_status(tickers: int = 100, years: int = 4, dagster_yaml: str | None = None,
+                                   warm_repeats: int = 3) -> dict[str, float]:
+    """Fill, serve, time; print the BENCH lines and return the measurements."""
+    from financial_assets.bench import bench_line
+
+    os.environ.update(_settings(tickers, years))
+    home = Path(tempfile.mkdtemp(prefix="fa-bench-graphql-home-"))
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["FA_DATA_DIR"] = tempfile.mkdtemp(prefix="fa-bench-graphql-data-")  # never the user's lake
+    if dagster_yaml:
+        (home / "dagster.yaml").write_text(Path(dagster_yaml).read_text())
+    partitions, fill_seconds = fill(tickers, years)
+    print(f"# {partitions} partitions of validated_bars filled in {fill_seconds:.0f} s; instance {home}", flush=True)
+
+    port = _free_port()
+    workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
+    server = subprocess.Popen([str(Path(sys.executable).parent / "dagster-webserver"), "-w", str(workspace),
+                               "-h", "127.0.0.1", "-p", str(port)], env=dict(os.environ),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/server_info", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the webserver did not start") from None
+                time.sleep(0.5)
+        first_request, _ = _query(base, ASSET_GRAPH)
+        cold, node = _query(base)
+        warm = statistics.median(_query(base)[0] for _ in range(warm_repeats))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    stats = node["partitionStats"]
+    if stats["numMaterialized"] != partitions or stats["numPartitions"] != partitions:
+        raise RuntimeError(f"the UI sees {stats}, not {partitions} materialized partitions")
+    reference, counted = _reference_seconds()
+    if counted != partitions:
+        raise RuntimeError(f"get_materialized_partitions returned {counted}, not {partitions}")
+    reference_name = f"instance_get_materialized_partitions_{reference:.3g}s"
+    bench_line("graphql_partition_status", cold, "s", cold / reference, reference_name)
+    bench_line("graphql_partition_status_warm", warm, "s", warm / reference, reference_name)
+    bench_line("graphql_first_request_asset_graph", first_request, "s", first_request / cold,
+               "graphql_partition_status_cold")
+    print(f"# {partitions} partitions; target under 2 s: cold {'met' if cold < 2 else 'NOT met'}, "
+          f"warm {'met' if warm < 2 else 'NOT met'}", flush=True)
+    return {"partitions": partitions, "fill_s": fill_seconds, "cold_s": cold, "warm_s": warm, "reference_s": reference,
+            "first_request_s": first_request}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickers", type=int, default=100)
+    parser.add_argument("--years", type=int, default=4)
+    parser.add_argument("--dagster-yaml", help="dagster.yaml of the instance to fill (default: the project's SQLite one)")
+    args = parser.parse_args(argv)
+    bench_graphql_partition_status(args.tickers, args.years, args.dagster_yaml)
+
+
+if __name__ == "__main__":
+    main()

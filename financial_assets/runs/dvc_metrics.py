@@ -1,0 +1,119 @@
+"""Metrics of the lake for DVC: one small JSON file per pipeline stage, read by `dvc metrics show / diff`.
+
+`dvc.yaml` runs `python -m financial_assets.runs.dvc_metrics <stage> --out metrics/<stage>.json`
+after each stage's `financial-assets materialize`. Every value is computed from the Parquet lake
+alone (not from Dagster's instance), so the numbers describe exactly the data DVC versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from financial_assets.settings import env
+from financial_assets.storage.lake import ParquetLake
+
+STAGES = ("ingest", "validate", "features", "labels", "sql")
+_KEYS = ("ticker", "date")
+
+
+def _span(frame: pd.DataFrame) -> dict[str, object]:
+    if not len(frame):
+        return {"rows": 0, "tickers": 0, "first_date": None, "last_date": None}
+    return {"rows": int(len(frame)), "tickers": int(frame["ticker"].nunique()),
+            "first_date": frame["date"].min().date().isoformat(), "last_date": frame["date"].max().date().isoformat()}
+
+
+def _null_share(frame: pd.DataFrame) -> float:
+    values = frame.drop(columns=[c for c in frame.columns if c in _KEYS])
+    return round(float(values.isna().to_numpy().mean()), 6) if values.size else 0.0
+
+
+def ingest_metrics(lake: ParquetLake) -> dict[str, object]:
+    raw = lake.read("raw_bars")
+    rejected = lake.read("source_rejections")
+    return {**_span(raw), "bars_by_ticker": raw.groupby("ticker").size().astype(int).to_dict() if len(raw) else {},
+            "source_rejections": int(len(rejected))}
+
+
+def validate_metrics(lake: ParquetLake) -> dict[str, object]:
+    raw = lake.read("raw_bars", columns=["ticker", "date"])
+    good = lake.read("validated_bars")
+    bad = lake.read("quarantined_bars")
+    severity = bad["severity"].value_counts().to_dict() if len(bad) else {}
+    return {
+        **_span(good),
+        "raw_rows": int(len(raw)),
+        "rejected_share": round(1 - len(good) / len(raw), 6) if len(raw) else 0.0,
+        "quarantine_records": int(len(bad)),
+        "quarantine_error": int(severity.get("ERROR", 0)),
+        "quarantine_warn": int(severity.get("WARN", 0)),
+        "quarantine_by_rule": bad["rule"].value_counts().astype(int).to_dict() if len(bad) else {},
+        "corporate_actions": int(good["corporate_action"].sum()) if "corporate_action" in good else 0,
+    }
+
+
+def features_metrics(lake: ParquetLake) -> dict[str, object]:
+    frame = lake.read("features")
+    return {**_span(frame), "features": int(len([c for c in frame.columns if c not in _KEYS])),
+            "null_share": _null_share(frame)}
+
+
+def labels_metrics(lake: ParquetLake) -> dict[str, object]:
+    frame = lake.read("labels")
+    out: dict[str, object] = {**_span(frame), "null_share": _null_share(frame)}
+    for column in sorted(c for c in frame.columns if c.startswith("dir_")):
+        known = frame[column].dropna()
+        out[f"{column}_up_share"] = round(float((known > 0).mean()), 6) if len(known) else None
+    return out
+
+
+def sql_metrics(lake: ParquetLake) -> dict[str, object]:
+    table = lake.read("training_table")
+    universe = lake.read("universe_daily")
+    return {"training_table": {**_span(table), "columns": int(len(table.columns)), "null_share": _null_share(table)},
+            "universe_daily_rows": int(len(universe)),
+            "cross_asset_features_rows": int(len(lake.read("cross_asset_features")))}
+
+
+METRICS: dict[str, Callable[[ParquetLake], dict[str, object]]] = {
+    "ingest": ingest_metrics, "validate": validate_metrics, "features": features_metrics,
+    "labels": labels_metrics, "sql": sql_metrics,
+}
+
+
+def write_metrics(stage: str, lake_root: Path | str, out: Path | str) -> dict[str, object]:
+    """Compute the metrics of `stage` from the lake at `lake_root` and write them to `out` as JSON."""
+    if stage not in METRICS:
+        raise ValueError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
+    metrics = METRICS[stage](ParquetLake(lake_root))
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m financial_assets.runs.dvc_metrics", description=__doc__)
+    parser.add_argument("stage", choices=STAGES)
+    parser.add_argument("--lake", help="the lake folder (default: $FA_DATA_DIR/lake)")
+    parser.add_argument("--out", required=True, help="the JSON file to write, e.g. metrics/ingest.json")
+    args = parser.parse_args(argv)
+    lake = Path(args.lake) if args.lake else Path(env("FA_DATA_DIR")) / "lake"
+    if not lake.is_dir():
+        print(f"error: no lake at {lake}: run the stage's `financial-assets materialize` first", file=sys.stderr)
+        return 2
+    write_metrics(args.stage, lake, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

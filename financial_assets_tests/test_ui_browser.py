@@ -1,0 +1,153 @@
+"""The Dagster UI in a real browser: Chromium from the distribution, driven by Playwright.
+
+The project's command fills a temporary instance with a small slice (2 tickers x 20 sessions), the
+UI runs as `make ui` runs it (`dagster dev -w workspace.yaml`, webserver and daemon), and the browser
+does what a user does: opens the asset graph of the `bars` group, opens `validated_bars`, launches
+the materialization of one partition from the Materialize dialog (a date and a ticker picked in the
+dialog), waits for the run to succeed, and sees the partition as the asset's latest
+materialization. Screenshots of every step are kept under $FA_TEST_ARTIFACTS/test_ui_browser (or
+the test's tmp_path); the test prints where.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from financial_assets_tests.fixtures.deploy.services import (BIN, CHROMIUM, CHROMIUM_FLAGS, ROOT, Services, free_port,
+                                                             graphql, http_get, require)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+
+DATE, TICKER = "2013-02-04", "AAPL"
+PARTITION = f"{DATE}|{TICKER}"
+UI_RUNS = """query($partition: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $partition},
+  {key: "dagster/from_ui", value: "true"}]}) { ... on Runs { results { runId status } } } }"""
+LOCATION = """{ workspaceOrError { ... on Workspace { locationEntries { loadStatus
+  locationOrLoadError { __typename } } } } }"""
+
+
+@pytest.fixture
+def artifacts(tmp_path, request) -> Path:
+    root = os.environ.get("FA_TEST_ARTIFACTS")
+    folder = Path(root) / "test_ui_browser" if root else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {folder}")
+    request.node.user_properties.append(("screenshots", str(folder)))
+    return folder
+
+
+@pytest.fixture
+def ui(tmp_path):
+    """`dagster dev` on loopback over an instance `financial-assets run` filled with 2 tickers x 20 sessions."""
+    require(CHROMIUM.exists(), "Chromium", "apt-get install -y chromium")
+    require(importlib.util.find_spec("playwright"), "Playwright for Python", "pip install -e '.[test]'")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "FA_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([str(BIN / "financial-assets"), "run", "--tickers", "AAPL,IBM", "--start", "2013-02-01"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    services = Services(tmp_path / "logs")
+    port = free_port()
+    services.start("dagster_dev", [str(BIN / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"),
+                                   "-h", "127.0.0.1", "-p", str(port)], env, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        services.wait_for("the UI with the code location loaded", lambda: _loaded(base), timeout_s=180)
+        yield base, services
+    finally:
+        services.stop_all()
+
+
+def _loaded(base: str) -> bool:
+    answer = http_get(f"{base}/server_info")
+    if not answer or answer[0] != 200:
+        return False
+    (entry,) = graphql(base, LOCATION)["workspaceOrError"]["locationEntries"]
+    return entry["loadStatus"] == "LOADED" and entry["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+
+
+def _ui_run(base: str, prefix: str) -> dict | None:
+    runs = graphql(base, UI_RUNS, {"partition": PARTITION})["runsOrError"]["results"]
+    return next((r for r in runs if r["runId"].startswith(prefix)), None)
+
+
+def _finished(base: str, prefix: str) -> dict | None:
+    run = _ui_run(base, prefix)
+    return run if run and run["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+
+def test_a_user_launches_one_partition_of_validated_bars_from_the_ui_and_it_succeeds(ui, artifacts):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, services = ui
+    shots = iter(range(1, 100))
+
+    def shot(page, name: str) -> None:
+        page.screenshot(path=str(artifacts / f"{next(shots):02d}_{name}.png"), full_page=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(30_000)
+            # the community sign-up dialog of a first visit, whenever it covers the page
+            page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
+
+            # the asset graph of the `bars` group: raw_bars feeds validated_bars and quarantined_bars
+            page.goto(f"{base}/locations/financial_assets/asset-groups/bars")
+            for asset in ("raw_bars", "validated_bars", "quarantined_bars"):
+                expect(page.get_by_text(asset, exact=True).first).to_be_visible()
+            shot(page, "asset_graph_bars")
+            page.get_by_text("validated_bars", exact=True).first.click()
+            expect(page.get_by_role("link", name="View in Asset Catalog")).to_be_visible()
+            shot(page, "graph_validated_bars_selected")
+            page.get_by_role("link", name="View in Asset Catalog").click()
+            expect(page).to_have_url(re.compile(r"/assets/validated_bars"))
+            expect(page.get_by_text("Latest materialization")).to_be_visible()
+            shot(page, "validated_bars")
+
+            # the Materialize dialog: one date and one ticker
+            page.get_by_role("button", name="Materialize…").first.click()
+            dialog = page.get_by_role("dialog")
+            expect(dialog.get_by_text("Launch runs to materialize validated_bars")).to_be_visible()
+            date = dialog.get_by_placeholder(re.compile(r"^ex: "))
+            date.fill(DATE)
+            date.press("Enter")
+            dialog.get_by_text("Select a partition or create one").click()
+            page.get_by_text(TICKER, exact=True).filter(visible=True).last.click()
+            page.keyboard.press("Escape")
+            expect(page.get_by_placeholder("Filter partitions")).to_be_hidden()
+            expect(dialog.get_by_text("1 partition", exact=True)).to_be_visible()
+            shot(page, "materialize_dialog_one_partition")
+            dialog.get_by_role("button", name="Launch 1 run").click()
+
+            toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
+            expect(toast).to_be_visible()
+            prefix = re.search(r"[0-9a-f]{8}", toast.inner_text()).group(0)
+            shot(page, "run_launched")
+
+            # queued, dequeued by the daemon, run: wait for its end through the API the UI reads
+            run = services.wait_for(f"run {prefix}", lambda: _finished(base, prefix), timeout_s=180, interval_s=1)
+            assert run["status"] == "SUCCESS", services.failure()
+            page.goto(f"{base}/runs/{run['runId']}")
+            expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+            expect(page.get_by_text(re.compile("Loading run logs"))).to_be_hidden()
+            expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
+            shot(page, "run_succeeded")
+
+            # the asset's latest materialization is now that partition
+            page.goto(f"{base}/assets/validated_bars")
+            expect(page.get_by_text(PARTITION, exact=True).first).to_be_visible()
+            shot(page, "validated_bars_latest_partition")
+
+            # HOOK(drift): once the drift family is in the graph, open its report from the UI here, e.g.
+            #   page.goto(f"{base}/assets/drift_report"); page.get_by_role("link", name=<report link>).click()
+            #   and check the Evidently HTML report opens (then screenshot it).
+        finally:
+            browser.close()
+    assert sorted(p.name for p in artifacts.glob("*.png"))[0].startswith("01_")
