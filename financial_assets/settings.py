@@ -35,6 +35,69 @@ DEFAULTS: dict[str, str] = {
     "FA_INTRADAY": "aggregate",
     # Dagster: hand partitioned events to the event log in batches (see financial_assets/runs/event_log_storage.py)
     "DAGSTER_EVENT_BATCH_SIZE": "50000",
+    # --- models (financial_assets/defs/models) ---
+    # MLflow tracking server URL; empty: the embedded sqlite store under FA_DATA_DIR/mlflow
+    "FA_MLFLOW_TRACKING_URI": "",
+    # as-of dates models retrain at in a multi-date run: month_end | quarter_end | year_end | weekly
+    # (the last session of each period); a run over one date trains at that date
+    "FA_RETRAIN_CALENDAR": "month_end",
+    # the label models predict: dir_<h> (dir_1, dir_5, dir_20) or tb_label (triple barrier)
+    "FA_MODEL_LABEL": "dir_5",
+    # comma-separated model types: xgboost, logistic, lstm, transformer (the baselines are always evaluated)
+    "FA_MODEL_TYPES": "xgboost",
+    # true: one model pooled over the run's tickers; false: one model per ticker
+    "FA_POOLED_MODEL": "false",
+    # torch sequence models (lstm, transformer) train at the run's last as-of date only (last) or at every one (all)
+    "FA_SEQUENCE_MODELS_AT": "last",
+    # Optuna trials per search; empty: the model's default (8 for xgboost and logistic, 0 for torch models)
+    "FA_TUNING_TRIALS": "",
+    # out-of-fold rows a model needs before it can become champion (its AUC interval is about +-0.05 at 500)
+    "FA_MIN_CHAMPION_OOS_ROWS": "500",
+    # --- backtest (financial_assets/defs/backtest); defaults are BacktestConfig's ---
+    # fills: next_open | next_close (the signal is known at a close and fills at the next bar)
+    "FA_BT_FILL": "next_open",
+    # long_flat: long when p > FA_BT_UPPER, else flat; long_short: also short when p < FA_BT_LOWER
+    "FA_BT_MODE": "long_flat",
+    "FA_BT_UPPER": "0.5",
+    "FA_BT_LOWER": "0.5",
+    # sizing: fixed (|weight| = FA_BT_FRACTION) | vol_target (FA_BT_TARGET_VOL a year over FA_BT_VOL_WINDOW bars) |
+    # kelly (FA_BT_KELLY_FRACTION x |2p - 1|); vol_target and kelly are capped at FA_BT_MAX_LEVERAGE
+    "FA_BT_SIZING": "fixed",
+    "FA_BT_FRACTION": "1.0",
+    "FA_BT_TARGET_VOL": "0.10",
+    "FA_BT_VOL_WINDOW": "20",
+    "FA_BT_KELLY_FRACTION": "0.5",
+    "FA_BT_MAX_LEVERAGE": "1.0",
+    # costs per side of every fill: commission on traded value, half the spread, and impact x shares / bar volume
+    "FA_BT_COMMISSION_BPS": "1.0",
+    "FA_BT_HALF_SPREAD_BPS": "2.0",
+    "FA_BT_IMPACT": "0.1",
+    # exits as fractions of the entry price; empty: none
+    "FA_BT_STOP_LOSS": "",
+    "FA_BT_TAKE_PROFIT": "",
+    # upper thresholds evaluated beside the configured one for the probability of backtest overfitting (each
+    # with lower = 1 - upper), and the most CSCV blocks it cuts their out-of-fold returns into
+    "FA_BT_THRESHOLD_GRID": "0.50,0.52,0.54,0.56,0.58",
+    "FA_BT_PBO_BLOCKS": "16",
+    # --- drift and operations (financial_assets/defs/drift, financial_assets/defs/operations) ---
+    # sessions of features, ending at the partition's date, that a drift report compares with the champion's reference
+    "FA_DRIFT_WINDOW": "20",
+    # dates a multi-date run reports drift at, besides its last date: weekly | month_end | quarter_end | year_end
+    # (the last session of each period); a run over one date always reports it. A report costs about 6 s
+    "FA_DRIFT_CALENDAR": "month_end",
+    # matured labels of the champion's own predictions its realized AUC is measured over
+    "FA_DRIFT_PERFORMANCE_WINDOW": "120",
+    # sessions after a retraining request for a ticker during which its drift failures request none
+    "FA_RETRAIN_COOLDOWN_SESSIONS": "5",
+    # where alerts go: comma-separated jsonl:<path>, webhook:<url>, slack:<webhook url>;
+    # empty: the JSONL log FA_DATA_DIR/alerts/alerts.jsonl
+    "FA_ALERT_SINKS": "",
+    # the Dagster UI that alerts link runs and assets to
+    "FA_DAGSTER_URL": "http://localhost:3000",
+    # the nightly schedule's cron, in the calendar's time zone; it launches the session that closed that day
+    "FA_NIGHTLY_CRON": "0 18 * * *",
+    # hours after a session's close by which its validated bars must exist (freshness)
+    "FA_FRESHNESS_GRACE_HOURS": "6",
 }
 
 

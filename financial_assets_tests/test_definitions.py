@@ -104,3 +104,9 @@ def test_a_live_source_ends_at_the_last_closed_session():
 
     assert keys[-1] < dt.date.today().isoformat()
     assert (dt.date.today() - dt.date.fromisoformat(keys[-1])).days <= 5
+
+
+def test_a_history_that_starts_on_a_holiday_has_no_partition_on_it():
+    keys = _partition_keys_under({"FA_HISTORY_START": "2024-01-01", "FA_HISTORY_END": "2024-12-31",
+                                  "FA_SOURCE": "synthetic"})
+    assert keys[0] == "2024-01-02" and len(keys) == 252

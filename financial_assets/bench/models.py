@@ -55,7 +55,8 @@ def bench_serving(requests_count: int = 300) -> None:
     row = pd.DataFrame([np.zeros(FEATURES)], columns=columns)
     with tracked_run(store, ticker="BENCH", as_of="2013-03-01", model_type="logistic", label="dir_5") as run:
         info = log_pyfunc_model(run, _Logistic(columns), row)
-    register_and_promote(store, info.model_uri, name="fa_bench_dir_5", oos_auc=0.5, oos_auc_ci=(0.45, 0.55))
+    register_and_promote(store, info.model_uri, name="fa_bench_dir_5", oos_auc=0.5, oos_auc_ci=(0.45, 0.55),
+                        oos_rows=1000, min_oos_rows=500)
     with serve_model("models:/fa_bench_dir_5@champion", store) as served:
         p95 = served_p95_latency_ms(served, row, requests_count=requests_count)
         ping = ping_p95_latency_ms(served, requests_count=requests_count)

@@ -90,7 +90,8 @@ def weekday_holidays(code: str, start: str, end: str | None = None) -> list[dt.d
     sessions = trading_sessions(code, start, end)
     if code in ROUND_THE_CLOCK or sessions.empty:
         return []
-    weekdays = pd.bdate_range(sessions[0], sessions[-1])
+    # from `start` itself: a history that starts on a holiday must not make the holiday a partition
+    weekdays = pd.bdate_range(pd.Timestamp(start), sessions[-1] if end is None else pd.Timestamp(end))
     return [d.date() for d in weekdays.difference(sessions)]
 
 
@@ -111,3 +112,20 @@ def trading_days_to_month_end(dates: pd.Series | pd.DatetimeIndex, code: str) ->
     sessions, left = _sessions_left_in_month(code)
     index = np.searchsorted(sessions, pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]"))
     return left[np.minimum(index, len(left) - 1)].astype(np.float64)
+
+
+#: FA_RETRAIN_CALENDAR -> the period whose last session is a retrain date
+RETRAIN_PERIODS: dict[str, str] = {"weekly": "W", "month_end": "M", "quarter_end": "Q", "year_end": "Y"}
+
+
+def retrain_sessions(sessions: pd.DatetimeIndex, retrain_calendar: str) -> pd.DatetimeIndex:
+    """The last session of each week, month, quarter or year among `sessions`: the dates models retrain at.
+
+    Pass every session the calendar knows (not a run's dates), so a run ending mid-month does not
+    make its last date a month end.
+    """
+    if retrain_calendar not in RETRAIN_PERIODS:
+        raise ValueError(f"FA_RETRAIN_CALENDAR must be one of {sorted(RETRAIN_PERIODS)}, got {retrain_calendar!r}")
+    sessions = pd.DatetimeIndex(sessions).sort_values()
+    last = pd.Series(sessions, index=sessions).groupby(sessions.to_period(RETRAIN_PERIODS[retrain_calendar])).max()
+    return pd.DatetimeIndex(last.to_numpy())

@@ -26,6 +26,11 @@ class Splitter(Protocol):
 SplitterFactory = Callable[[pd.Series], Splitter]
 
 
+def embargo_bars(config: TrainingConfig, horizon: int) -> int:
+    """Bars embargoed after each test block: `config.embargo`, or the label horizon when it is None."""
+    return config.embargo if config.embargo is not None else horizon
+
+
 def outer_factory(config: TrainingConfig, embargo: int) -> SplitterFactory:
     """The outer splitter named by `config.cv`, purged on t1 and embargoed by `embargo` bars."""
     def build(t1: pd.Series) -> Splitter:

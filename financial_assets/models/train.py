@@ -26,7 +26,7 @@ from financial_assets.models.importance import FeatureImportance, permutation_im
 from financial_assets.models.registry import make_model, model_class
 from financial_assets.models.report import (BASELINES, EXCLUDED, fold_codes, reliability_png, render_markdown,
                                             timeline_png)
-from financial_assets.models.splits import SplitterFactory, inner_factory, outer_factory
+from financial_assets.models.splits import SplitterFactory, embargo_bars, inner_factory, outer_factory
 from financial_assets.models.tuning import tune
 
 MIN_ROWS = 100  # fewer labelled rows cannot give a fold anything to learn or a metric any meaning
@@ -191,7 +191,7 @@ def train_and_evaluate(frame: pd.DataFrame, config: TrainingConfig, as_of: pd.Ti
     data = build_dataset(frame, config, as_of)
     if data.description.rows < MIN_ROWS:
         raise ValueError(f"{data.description.rows} labelled rows as of {as_of}: at least {MIN_ROWS} are needed")
-    embargo = config.embargo if config.embargo is not None else data.horizon
+    embargo = embargo_bars(config, data.horizon)
     outer = outer or outer_factory(config, embargo)
     inner = inner or inner_factory(config, embargo)
     splits = [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))

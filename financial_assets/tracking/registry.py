@@ -14,7 +14,9 @@ from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from financial_assets.tracking.store import MlflowStore
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-PROMOTION_RULE = "challenger OOS AUC > champion OOS AUC CI high"
+#: a model needs enough out-of-fold rows to become champion (FA_MIN_CHAMPION_OOS_ROWS): with few, its AUC
+#: interval is so wide that a lucky early model would hold the alias against every later, better-informed one
+PROMOTION_RULE = "enough out-of-fold rows, and challenger OOS AUC > champion OOS AUC CI high"
 
 
 def registered_model_name(ticker: str, label: str) -> str:
@@ -58,8 +60,15 @@ def decide_promotion(
     challenger_auc: float,
     challenger_auc_ci: tuple[float, float],
     champion: tuple[str, float, tuple[float, float]] | None,
+    challenger_rows: int,
+    min_rows: int,
 ) -> PromotionDecision:
-    """Apply PROMOTION_RULE; `champion` is (version, OOS AUC, CI) or None, and then the new model wins."""
+    """Apply PROMOTION_RULE; `champion` is (version, OOS AUC, CI) or None, and then an eligible new model wins."""
+    if challenger_rows < min_rows:
+        compared = (None, None, None) if champion is None else champion
+        return PromotionDecision(model_name, version, CHALLENGER, f"{challenger_rows} out-of-fold rows < "
+                                 f"{min_rows}: too little evidence to serve", challenger_auc,
+                                 challenger_auc_ci, *compared)
     if champion is None:
         return PromotionDecision(model_name, version, CHAMPION, "first model: no champion to beat",
                                  challenger_auc, challenger_auc_ci, None, None, None)
@@ -78,6 +87,8 @@ def register_and_promote(
     name: str,
     oos_auc: float,
     oos_auc_ci: tuple[float, float],
+    oos_rows: int,
+    min_oos_rows: int,
 ) -> PromotionDecision:
     """Register `model_uri` as a new version of `name`, tag its OOS AUC and CI, and set its alias.
 
@@ -94,7 +105,7 @@ def register_and_promote(
     recorded = None if champion is None else _recorded_auc(name, champion)  # before registering: fail clean
     metric_tags = {"oos_auc": repr(float(oos_auc)), "oos_auc_ci_low": repr(low), "oos_auc_ci_high": repr(high)}
     version = mlflow.register_model(model_uri, name, tags=metric_tags).version
-    decision = decide_promotion(name, str(version), float(oos_auc), (low, high), recorded)
+    decision = decide_promotion(name, str(version), float(oos_auc), (low, high), recorded, int(oos_rows), int(min_oos_rows))
     client.set_registered_model_alias(name, decision.alias, decision.version)
     if decision.promoted and _alias_version(client, name, CHALLENGER) is not None:
         client.delete_registered_model_alias(name, CHALLENGER)

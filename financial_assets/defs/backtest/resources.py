@@ -1,0 +1,54 @@
+"""The backtest family's resource: how predictions are traded (FA_BT_*), and the thresholds PBO compares."""
+
+import dagster as dg
+
+from financial_assets.backtest import BacktestConfig
+from financial_assets.backtest.configurations import threshold_settings
+
+#: BacktestConfig's numeric fields, each bound from FA_BT_<NAME>
+_FLOATS = ("upper", "lower", "fraction", "target_vol", "kelly_fraction", "max_leverage", "commission_bps",
+           "half_spread_bps", "impact")
+_STOPS = ("stop_loss", "take_profit")
+
+
+class StrategyResource(dg.ConfigurableResource):
+    """The strategy's fills, mode, thresholds, sizing, costs and stops; EnvVar binds text, `config` parses it."""
+
+    fill: str
+    mode: str
+    upper: str
+    lower: str
+    sizing: str
+    fraction: str
+    target_vol: str
+    vol_window: str
+    kelly_fraction: str
+    max_leverage: str
+    commission_bps: str
+    half_spread_bps: str
+    impact: str
+    stop_loss: str  # empty: no stop
+    take_profit: str
+    threshold_grid: str  # comma-separated upper thresholds
+    pbo_blocks: str
+
+    def config(self) -> BacktestConfig:
+        """The configured strategy, checked by BacktestConfig."""
+        stops = {name: float(getattr(self, name)) if getattr(self, name).strip() else None for name in _STOPS}
+        return BacktestConfig(fill=self.fill, mode=self.mode, sizing=self.sizing, vol_window=int(self.vol_window),
+                              **{name: float(getattr(self, name)) for name in _FLOATS}, **stops)
+
+    def settings(self) -> list[BacktestConfig]:
+        """The configured strategy first, then the grid's threshold settings: the configurations PBO compares."""
+        return threshold_settings(self.config(), [float(u) for u in self.threshold_grid.split(",") if u.strip()])
+
+    def max_blocks(self) -> int:
+        """The most CSCV blocks PBO cuts the out-of-fold returns into."""
+        return int(self.pbo_blocks)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Binds the strategy resource, each field from FA_BT_<FIELD>."""
+    fields = {name: dg.EnvVar(f"FA_BT_{name.upper()}") for name in StrategyResource.model_fields}
+    return dg.Definitions(resources={"strategy": StrategyResource(**fields)})

@@ -1,0 +1,343 @@
+"""cv_folds, trained_model and predictions: models trained as of retrain dates, and the champion's daily predictions.
+
+Partition D|T of cv_folds and trained_model is ticker T's model *as of* D: trained on T's
+training_table rows whose label ended by D (`financial_assets.models.build_dataset`), never a later
+row. A run over several dates trains only at its retrain dates (FA_RETRAIN_CALENDAR) and reports
+only those partitions; a run over a single date trains at that date. Partition D|T of predictions
+is the prediction made at D's close by T's newest champion trained strictly before D, with the
+newest challenger's probability beside it in shadow; a date before T's first champion (or without
+a feature row) has no prediction and is not materialized.
+"""
+
+import base64
+import pickle
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from financial_assets.core.errors import BarDataError
+from financial_assets.defs.bars.assets import concat
+from financial_assets.defs.models.resources import MlflowResource, TrainingResource
+from financial_assets.defs.models.tracking import log_training, promote, sync_aliases
+from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
+from financial_assets.defs.resources import LakeResource, MarketResource
+from financial_assets.models import DataDescription, Predictor, TrainingConfig, TrainingResult, is_label_column
+from financial_assets.models import train_and_evaluate
+from financial_assets.models.asof import model_types_at, training_dates
+from financial_assets.models.champions import chain_of, serving
+from financial_assets.models.folds import FOLD_COLUMNS, AsOfFolds, as_of_folds, stored_splits
+from financial_assets.runs.internals import planned_partitions, report_partitions
+
+if TYPE_CHECKING:  # MLflow takes a second to import: only runs that train load it
+    from financial_assets.tracking import PromotionDecision
+
+GROUP = "models"
+#: the training unit of a model pooled over the run's tickers (tickers are upper case, so it never clashes)
+POOLED = "pooled"
+#: feature rows a sequence model reads before the row it predicts
+LOOKBACK = TrainingConfig().lookback
+#: trained_model's metric columns (the named MLflow metrics) and the baselines beside them
+METRICS = ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_balanced_accuracy", "oos_accuracy", "oos_log_loss")
+BASELINES = ("baseline_majority_accuracy", "baseline_previous_sign_accuracy", "baseline_logistic_auc")
+#: models read every training_table date up to their as-of date and predictions read every earlier model: Dagster
+#: has no "every earlier date" mapping, and mapping each date of a range one by one costs seconds (see sql_models)
+_EARLIER = dg.AllPartitionMapping()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a run of cv_folds or trained_model does: its partitions, the as-of dates it trains at, the units."""
+
+    wanted: dict[str, pd.DatetimeIndex]
+    dates: pd.DatetimeIndex
+    units: dict[str, list[str]]  # a ticker -> [that ticker], or POOLED -> the run's tickers
+
+    @property
+    def scope(self) -> dict[str, pd.DatetimeIndex]:
+        """The lake partitions the run replaces: every ticker of the run at every as-of date."""
+        return {ticker: self.dates for ticker in self.wanted}
+
+
+def _plan(context: dg.AssetExecutionContext, market: MarketResource, training: TrainingResource) -> _Plan:
+    wanted = dates_by_ticker(planned_partitions(context))
+    run = pd.DatetimeIndex(sorted(set().union(*wanted.values())))
+    dates = training_dates(run, training.retrain_dates(market.sessions()))
+    if dates.empty:
+        context.log.info(f"no {training.retrain_calendar} retrain date between {run[0].date()} and {run[-1].date()}")
+    units = {POOLED: list(wanted)} if training.is_pooled() else {ticker: [ticker] for ticker in wanted}
+    return _Plan(wanted, dates, units)
+
+
+def _config(training: TrainingResource, model_type: str, unit: str) -> TrainingConfig:
+    return training.config(model_type, None if unit == POOLED else unit)
+
+
+@lru_cache(maxsize=1)
+def _requirements() -> tuple[str, ...]:
+    """The pip requirements logged with every model: they depend on the predictor's class only (seconds to find)."""
+    from financial_assets.tracking.pyfunc import default_requirements
+
+    return tuple(default_requirements(Predictor((), None, None)))
+
+
+def _model_name(unit: str, label: str) -> str:
+    from financial_assets.tracking import registered_model_name
+
+    return registered_model_name(unit, label)
+
+
+def _unit_rows(lake: LakeResource, plan: _Plan) -> dict[str, pd.DataFrame]:
+    """training_table rows up to the last as-of date of each unit's tickers (the table holds every ticker)."""
+    if plan.dates.empty:
+        return {}
+    table = lake.read("training_table", end=plan.dates.max())
+    if table.empty:
+        raise BarDataError("upstream_materialized", "training_table has no rows: materialize the SQL models "
+                           "(sql_models_job) first", ticker=next(iter(plan.wanted)), date=plan.dates.max().date())
+    return {unit: table.loc[table["ticker"].isin(tickers)].reset_index(drop=True)
+            for unit, tickers in plan.units.items()}
+
+
+def _data_metadata(data: DataDescription) -> dict[str, dg.MetadataValue]:
+    """Which rows a model read: tickers, first and last sample date, rows and their hash."""
+    facts = data.as_metadata()
+    return {"data_tickers": dg.MetadataValue.text(facts["tickers"]),
+            "data_first_date": dg.MetadataValue.text(facts["first_date"]),
+            "data_last_date": dg.MetadataValue.text(facts["last_date"]),
+            "data_rows": dg.MetadataValue.int(facts["rows"]), "data_hash": dg.MetadataValue.text(facts["data_hash"])}
+
+
+def _fold_metadata(folds: AsOfFolds, tickers: list[str]) -> dict[str, dict[str, dg.MetadataValue]]:
+    counts = folds.table["ticker"].value_counts()
+    summary = dg.MetadataValue.md(folds.summary.to_markdown())
+    return {bar_key(folds.table["date"].iloc[0], t): {"dagster/row_count": dg.MetadataValue.int(int(counts[t])),
+                                                      "fold_summary": summary, **_data_metadata(folds.data)}
+            for t in tickers if t in counts.index}
+
+
+@dg.asset(
+    partitions_def=bar_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[dg.AssetDep("training_table", partition_mapping=_EARLIER)],
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    description="The outer cross-validation of the model as of D: for every sample of the training set (the "
+    "ticker's rows whose label ended by D), its role in each fold (train, test, purged, embargoed), keyed by ticker "
+    "and as-of date, the sample's own date in sample_date. Built at the run's retrain dates only "
+    "(FA_RETRAIN_CALENDAR; a single-date run builds that date); trained_model evaluates on exactly these folds.",
+)
+def cv_folds(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
+             training: TrainingResource) -> None:
+    plan = _plan(context, market, training)
+    frames, tables, metadata = _unit_rows(lake, plan), [], {}
+    for as_of in plan.dates:
+        for unit, frame in frames.items():
+            try:
+                folds = as_of_folds(frame, _config(training, training.types()[0], unit), as_of)
+            except BarDataError as error:
+                context.log.warning(f"cv_folds: no folds, so no model: {error}")
+                continue
+            tables.append(folds.table)
+            metadata |= _fold_metadata(folds, plan.units[unit])
+    lake.write("cv_folds", concat(tables, FOLD_COLUMNS), plan.scope)
+    report_partitions(context, "cv_folds", metadata)
+
+
+def _model_rows(result: TrainingResult, decision: "PromotionDecision", run_id: str, model_uri: str, unit: str,
+                tickers: list[str]) -> pd.DataFrame:
+    """The trained_model rows of one model: one per ticker of the run it was trained on."""
+    d = result.data
+    row = {"date": d.as_of, "unit": unit, "model_type": result.config.model_type, "label": d.label,
+           "registered_model": decision.model_name, "model_version": int(decision.version), "mlflow_run_id": run_id,
+           "model_uri": model_uri, "alias": decision.alias, "promotion_reason": decision.reason,
+           "compared_version": decision.champion_version or "",
+           **{k: float(result.metrics[k]) for k in METRICS},
+           **{k: float(result.baselines.get(k, np.nan)) for k in BASELINES},
+           "oos_rows": int(result.metrics["oos_rows"]), "trials": int(result.trials),
+           "calibrated": result.calibrator is not None, "data_first_date": d.first_date, "data_last_date": d.last_date,
+           "data_rows": int(d.rows), "data_hash": d.data_hash, "data_tickers": ",".join(d.tickers)}
+    return pd.DataFrame([{"ticker": t, **row} for t in tickers if t in d.tickers])
+
+
+def _oof_rows(result: TrainingResult, rows: pd.DataFrame) -> pd.DataFrame:
+    """The model's out-of-fold predictions keyed by ticker and as-of date (the sample's date in sample_date)."""
+    first = rows.iloc[0]
+    oof = result.oof.rename(columns={"date": "sample_date"})
+    # `label` stays the out-of-fold target (0/1); the label's name goes in `label_name`
+    keys = {"date": first["date"], "model_type": first["model_type"], "label_name": first["label"],
+            "registered_model": first["registered_model"], "model_version": first["model_version"],
+            "mlflow_run_id": first["mlflow_run_id"]}
+    return oof.loc[oof["ticker"].isin(rows["ticker"])].assign(**keys).reset_index(drop=True)
+
+
+def _png(name: str, png: bytes) -> str:
+    """Markdown showing a PNG inline: the UI renders images embedded as data URIs."""
+    return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
+
+
+def _model_metadata(results: list[TrainingResult], rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
+    """Per partition written: the data read, one line per model trained, its numbers, and the report with its plots."""
+    table = rows[["ticker", "model_type", "model_version", "alias", *METRICS, "baseline_majority_accuracy", "trials"]]
+    report = "\n\n".join(r.report + "\n" + "\n".join(_png(n, png) for n, png in r.images.items()) for r in results)
+    out = {}
+    for ticker, mine in table.groupby("ticker"):
+        meta = {"dagster/row_count": dg.MetadataValue.int(len(mine)), **_data_metadata(results[0].data),
+                "models": dg.MetadataValue.md(mine.drop(columns="ticker").to_markdown(index=False, floatfmt=".4f")),
+                "mlflow_run_ids": dg.MetadataValue.text(", ".join(rows.loc[rows["ticker"] == ticker, "mlflow_run_id"])),
+                "report": dg.MetadataValue.md(report)}
+        meta |= {f"oos_auc_{m.model_type}": dg.MetadataValue.float(m.oos_auc) for m in mine.itertuples()}
+        out[bar_key(results[0].data.as_of, ticker)] = meta
+    return out
+
+
+def _example(frame: pd.DataFrame, result: TrainingResult) -> pd.DataFrame:
+    """The last rows known at the as-of date, as the logged model takes them: ticker, date and float features."""
+    known = frame.loc[frame["date"] <= result.data.as_of].sort_values(["date", "ticker"]).tail(5)
+    return known[["ticker", "date", *result.features]].astype({f: "float64" for f in result.features})
+
+
+@dg.asset(
+    partitions_def=bar_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[dg.AssetDep("cv_folds"), dg.AssetDep("training_table", partition_mapping=_EARLIER)],
+    group_name=GROUP,
+    kinds={"python", "parquet", "mlflow"},
+    description="The model of the ticker as of D (FA_MODEL_TYPES, default xgboost; torch models only at the run's last "
+    "as-of date unless FA_SEQUENCE_MODELS_AT=all), trained on the rows whose FA_MODEL_LABEL ended by D, evaluated out "
+    "of fold on cv_folds beside the majority, previous-sign and logistic baselines, refitted, logged to MLflow "
+    "(a FINISHED run, signature and input example), registered as fa_<ticker>_<label> and given the alias champion "
+    "when its OOS AUC beats the CI high of the champion trained by D, else challenger. A row per model: MLflow run, "
+    "version, alias decision, OOS AUC with its 95% block-bootstrap CI, balanced accuracy, accuracy, log loss, the "
+    "majority baseline, trials, the data's dates, rows and hash. The predictor is stored as an artefact, the "
+    "out-of-fold predictions in the lake table oof_predictions. Built at retrain dates only (FA_RETRAIN_CALENDAR).",
+)
+def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
+                  training: TrainingResource, mlflow: MlflowResource) -> None:
+    plan = _plan(context, market, training)
+    frames = _unit_rows(lake, plan)
+    store = mlflow.store() if frames else None
+    known = lake.read("trained_model", list(plan.wanted))
+    if len(known):  # the run replaces its as-of dates: their old models leave the chain
+        known = known.loc[~known["date"].isin(plan.dates)].reset_index(drop=True)
+    written, oof, metadata, names = [], [], {}, set()
+    for as_of in plan.dates:
+        stored = lake.read("cv_folds", list(plan.wanted), start=as_of, end=as_of)
+        for unit, frame in frames.items():
+            folds = stored.loc[stored["ticker"].isin(plan.units[unit])] if len(stored) else stored
+            if folds.empty:
+                context.log.info(f"trained_model: [cv_folds_built] ticker={unit!r} date={as_of.date()}: no folds "
+                                 "stored for this as-of date (too few rows, see cv_folds): no model")
+                continue
+            results, rows = [], []
+            for model_type in model_types_at(as_of, plan.dates, training.types(), training.sequence_at_every_date()):
+                try:
+                    result = train_and_evaluate(frame, _config(training, model_type, unit), as_of,
+                                                outer=stored_splits(folds))
+                except BarDataError as error:
+                    context.log.error(f"trained_model: no model: {error}")
+                    break
+                run_id, model_uri = log_training(store, result, _example(frame, result), unit=unit, as_of=as_of,
+                                                 dagster_run_id=context.run.run_id, requirements=list(_requirements()))
+                name = _model_name(unit, training.label)
+                decision = promote(store, model_uri, name, result, chain_of(known, name), as_of,
+                                   training.min_champion_rows)
+                lake.store_artifact("trained_model", unit, as_of, f"{model_type}.pkl", pickle.dumps(result.predictor))
+                model = _model_rows(result, decision, run_id, model_uri, unit, plan.units[unit])
+                known = concat([known, model], model.columns)
+                results.append(result)
+                rows.append(model)
+                oof.append(_oof_rows(result, model))
+                names.add(name)
+                context.log.info(f"trained_model: {unit} as of {as_of.date()}: {model_type} v{decision.version} "
+                                 f"{decision.alias} ({decision.reason}), OOS AUC {result.metrics['oos_auc']:.4f}")
+            if results:
+                written.append(concat(rows, []))
+                metadata |= _model_metadata(results, written[-1])
+    lake.write("trained_model", concat(written, ["ticker", "date"]), plan.scope)
+    lake.write("oof_predictions", concat(oof, ["ticker", "date"]), plan.scope)
+    for name in sorted(names):
+        sync_aliases(store, name, chain_of(known, name))
+    report_partitions(context, "trained_model", metadata)
+
+
+def _predictor(lake: LakeResource, loaded: dict[tuple, Predictor], model: pd.Series) -> Predictor:
+    """The stored predictor of a trained_model row, unpickled once per run."""
+    key = (model["unit"], model["date"], model["model_type"])
+    if key not in loaded:
+        loaded[key] = pickle.loads(lake.artifacts.read("trained_model", *key[:2], f"{key[2]}.pkl"))
+    return loaded[key]
+
+
+def _probabilities(lake: LakeResource, loaded: dict[tuple, Predictor], chain: pd.DataFrame, positions: pd.Series,
+                   features: pd.DataFrame) -> pd.Series:
+    """P(up) at each date of `positions` (chain position of the model serving it, -1 for none; NaN without one)."""
+    out = pd.Series(np.nan, index=positions.index)
+    dates = features["date"]
+    for position, served in positions[positions >= 0].groupby(positions).groups.items():
+        first = max(dates.searchsorted(served.min()) - LOOKBACK, 0)  # a sequence model's window reads earlier rows
+        window = features.iloc[first:dates.searchsorted(served.max(), side="right")]
+        p = _predictor(lake, loaded, chain.iloc[position]).predict_proba(window)
+        out[served] = pd.Series(p, index=window["date"].to_numpy()).reindex(served).to_numpy()
+    return out
+
+
+@dg.asset(
+    partitions_def=bar_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[dg.AssetDep("trained_model", partition_mapping=_EARLIER),
+          dg.AssetDep("training_table", partition_mapping=_EARLIER)],
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    description="The prediction made at D's close: P(up) of FA_MODEL_LABEL from the ticker's features at D by its "
+    "newest champion trained strictly before D (calibrated when it has a calibrator), and the newest challenger's "
+    "probability beside it in shadow (when the newest model before D is a challenger), so live performance can be "
+    "compared before a promotion. Dates before the first champion, or without a feature row, have no prediction and "
+    "are not materialized.",
+)
+def predictions(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
+                training: TrainingResource) -> None:
+    wanted = dates_by_ticker(planned_partitions(context))
+    first, last = min(d[0] for d in wanted.values()), max(d[-1] for d in wanted.values())
+    sessions = market.sessions()
+    table = lake.read("training_table", start=sessions[max(sessions.searchsorted(first) - LOOKBACK, 0)], end=last)
+    features = table[[c for c in table.columns if not is_label_column(str(c))]]  # nothing after D's close
+    trained = lake.read("trained_model", list(wanted), end=last)
+    loaded: dict[tuple, Predictor] = {}
+    parts, metadata = [], {}
+    for ticker, dates in wanted.items():
+        name = _model_name(POOLED if training.is_pooled() else ticker, training.label)
+        chain = chain_of(trained.loc[trained["ticker"] == ticker] if len(trained) else trained, name)
+        serve = serving(chain, dates)
+        if (serve["champion"] < 0).all():
+            context.log.info(f"predictions: {ticker}: no {name} champion trained before {dates[-1].date()}: "
+                             "no prediction")
+            continue
+        mine = features.loc[features["ticker"] == ticker].reset_index(drop=True) if len(features) else features
+        champion = chain.reindex(serve["champion"].to_numpy()).reset_index(drop=True)
+        challenger = chain.reindex(serve["challenger"].to_numpy()).reset_index(drop=True)
+        out = pd.DataFrame({
+            "ticker": ticker, "date": dates, "registered_model": name,
+            "model_type": champion["model_type"].astype("string"),
+            "model_version": champion["model_version"].astype("Int64"), "model_as_of": champion["date"],
+            "probability": _probabilities(lake, loaded, chain, serve["champion"], mine).to_numpy(),
+            "challenger_model_type": challenger["model_type"].astype("string"),
+            "challenger_version": challenger["model_version"].astype("Int64"), "challenger_as_of": challenger["date"],
+            "challenger_probability": _probabilities(lake, loaded, chain, serve["challenger"], mine).to_numpy()})
+        out = out.loc[out["probability"].notna()]
+        parts.append(out)
+        for row in out.itertuples():
+            meta = {"probability": dg.MetadataValue.float(row.probability),
+                    "champion": dg.MetadataValue.text(f"{row.model_type} v{row.model_version} as of "
+                                                      f"{row.model_as_of:%Y-%m-%d}")}
+            if pd.notna(row.challenger_probability):
+                meta["challenger_probability"] = dg.MetadataValue.float(row.challenger_probability)
+            metadata[bar_key(row.date, ticker)] = meta
+        if len(out) < len(dates):
+            context.log.info(f"predictions: {ticker}: {len(dates) - len(out)} of {len(dates)} dates have no champion "
+                             "trained before them (or no feature row): not materialized")
+    lake.write("predictions", concat(parts, ["ticker", "date"]), wanted)
+    report_partitions(context, "predictions", metadata)

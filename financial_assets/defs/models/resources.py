@@ -1,0 +1,88 @@
+"""The models family's resources: the MLflow store, and what to train (label, model types, calendar, tuning)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import pandas as pd
+
+from financial_assets.core.calendar import retrain_sessions
+from financial_assets.models.config import MODEL_TYPES, TrainingConfig
+from financial_assets.models.dataset import label_source
+
+if TYPE_CHECKING:  # MLflow takes a second to import: only runs that train load it
+    from financial_assets.tracking import MlflowStore
+
+#: model types a user may name in FA_MODEL_TYPES; the baselines are evaluated beside every one of them
+TRAINABLE = tuple(t for t in MODEL_TYPES if t not in ("majority", "previous_sign"))
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking and registry: the server at `tracking_uri`, or the embedded sqlite store in `data_dir`/mlflow."""
+
+    tracking_uri: str
+    data_dir: str
+
+    def store(self) -> MlflowStore:
+        """The store with the project's experiment created if needed."""
+        from financial_assets.tracking import mlflow_uris
+
+        return mlflow_uris(self.data_dir, tracking_uri=self.tracking_uri.strip() or None)
+
+
+class TrainingResource(dg.ConfigurableResource):
+    """What the model assets train: label, model types, per ticker or pooled, retrain calendar, tuning trials."""
+
+    label: str
+    model_types: str
+    pooled: str  # EnvVar binds text: "true" or "false"
+    retrain_calendar: str
+    sequence_models_at: str
+    tuning_trials: str  # empty: each model type's default
+    min_champion_rows: int  # out-of-fold rows a model needs before it can become champion
+
+    def types(self) -> tuple[str, ...]:
+        """The configured model types, checked, in the order given."""
+        names = tuple(dict.fromkeys(n.strip() for n in self.model_types.split(",") if n.strip()))
+        unknown = [n for n in names if n not in TRAINABLE]
+        if not names or unknown:
+            raise ValueError(f"FA_MODEL_TYPES must name some of {TRAINABLE}, got {self.model_types!r}")
+        return names
+
+    def is_pooled(self) -> bool:
+        """FA_POOLED_MODEL: one model over the run's tickers."""
+        value = self.pooled.strip().lower()
+        if value not in ("true", "false"):
+            raise ValueError(f"FA_POOLED_MODEL must be true or false, got {self.pooled!r}")
+        return value == "true"
+
+    def sequence_at_every_date(self) -> bool:
+        """FA_SEQUENCE_MODELS_AT: torch models at every as-of date (all) or at the run's last one (last)."""
+        if self.sequence_models_at not in ("last", "all"):
+            raise ValueError(f"FA_SEQUENCE_MODELS_AT must be last or all, got {self.sequence_models_at!r}")
+        return self.sequence_models_at == "all"
+
+    def retrain_dates(self, sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """The retrain dates of FA_RETRAIN_CALENDAR among the calendar's sessions."""
+        return retrain_sessions(sessions, self.retrain_calendar)
+
+    def config(self, model_type: str, ticker: str | None) -> TrainingConfig:
+        """The training configuration of `model_type` for one ticker, or pooled over the frame's tickers (None)."""
+        label_source(self.label)  # a clear error for an unknown FA_MODEL_LABEL
+        trials = int(self.tuning_trials) if self.tuning_trials.strip() else None
+        return TrainingConfig(model_type=model_type, label=self.label, ticker=ticker, pooled=ticker is None,
+                              tuning_trials=trials)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Binds the models family's resources from their FA_* settings."""
+    return dg.Definitions(resources={
+        "mlflow": MlflowResource(tracking_uri=dg.EnvVar("FA_MLFLOW_TRACKING_URI"), data_dir=dg.EnvVar("FA_DATA_DIR")),
+        "training": TrainingResource(
+            label=dg.EnvVar("FA_MODEL_LABEL"), model_types=dg.EnvVar("FA_MODEL_TYPES"),
+            pooled=dg.EnvVar("FA_POOLED_MODEL"), retrain_calendar=dg.EnvVar("FA_RETRAIN_CALENDAR"),
+            sequence_models_at=dg.EnvVar("FA_SEQUENCE_MODELS_AT"), tuning_trials=dg.EnvVar("FA_TUNING_TRIALS"),
+            min_champion_rows=dg.EnvVar.int("FA_MIN_CHAMPION_OOS_ROWS")),
+    })
