@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from financial_assets.settings import DEFAULTS, apply_env_defaults, env
@@ -70,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = run_range(defs, instance, tickers, start, end, console=VERBOSE if args.verbose else QUIET)
         problems = ticker_problems(resources["lake"], resources["market"], tickers, start, end)
         lake_root = resources["lake"].parquet.root
+        outcomes = _model_lines(resources["lake"], tickers)
     print("\nruns:")
     for run in summary.runs:
         print(f"  {run.job:<26} {run.label:<45} {run.status:<8} {run.seconds:6.1f}s  {run.run_id[:8]}")
@@ -88,11 +90,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  {err}")
     for problem in problems:
         print(f"  {problem.line()}")
+    for title, lines in outcomes.items():
+        print(f"\n{title}:" + ("" if lines else " none"))
+        for line in lines:
+            print(f"  {line}")
     print(f"\ndata: {lake_root}  (duckdb: select * from read_parquet('{lake_root}/features/*/*.parquet'))")
     print(f"dagster instance: {os.environ['DAGSTER_HOME']}")
     print(f"UI: {_ui_hint(os.environ['DAGSTER_HOME'])}  ->  http://localhost:3000")
     print(f"total {time.perf_counter() - began:.1f}s")
     return 0 if summary.success and not problems and not unusable else EXIT_REJECTED
+
+
+def _model_lines(lake, tickers: list[str]) -> dict[str, list[str]]:
+    """Per ticker: the champion with its out-of-sample AUC, interval and baseline; the backtest beside buy-and-hold;
+    the newest drift report and what drifted."""
+    from financial_assets.backtest.summary import summary_lines as backtest_lines
+    from financial_assets.drift.summary import summary_lines as drift_lines
+    from financial_assets.models.champions import summary_lines as champion_lines
+
+    trained, metrics = lake.read("trained_model", tickers), lake.read("backtest_metrics", tickers)
+    reports = lake.read("drift_report", tickers)
+    return {"models (out of sample)": champion_lines(trained) if len(trained) else [],
+            "backtests (out of sample, after costs)": backtest_lines(metrics) if len(metrics) else [],
+            "drift (newest report per ticker)": drift_lines(reports)}
 
 
 def _history_end() -> str:
@@ -150,7 +170,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     apply_env_defaults()
+    # MLflow's progress bars and info lines would bury the summary
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     args = parser().parse_args(argv)
+    if not args.verbose:  # library warnings (numpy, pandas) belong to --verbose; the summary names every problem
+        warnings.simplefilter("ignore")
     try:
         return args.func(args)
     except (ValueError, KeyError, FileNotFoundError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import dagster as dg
 import pandas as pd
@@ -239,6 +240,8 @@ def test_a_rerun_with_revised_source_values_archives_the_old_raw_bars(folder, da
     frame = clean_bars(DATES[:5])
     write_bar_files(folder, {"ACME": frame})
     run_stage(TICKER_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance, ["ACME"])
+    before = [partition_metadata(instance, "raw_bars", f"{d}|ACME") for d in DATES[:2]]
+    assert all(m["source"] == "ACME.csv" and re.fullmatch(r"[0-9a-f]{16}", m["data_version"]) for m in before)
     revised = frame.copy()
     revised.loc[1, "close"] += 0.25
     write_bar_files(folder, {"ACME": revised})
@@ -248,3 +251,6 @@ def test_a_rerun_with_revised_source_values_archives_the_old_raw_bars(folder, da
     assert archived[["ticker", "date", "close"]].values.tolist() == [["ACME", pd.Timestamp(DATES[1]), frame.loc[1, "close"]]]
     assert archived["replaced_at"].notna().all()
     assert lake.read("raw_bars")["close"].tolist() == revised["close"].tolist()
+    # the revised bar's partition records a new data version; the bar that did not change keeps its own
+    after = [partition_metadata(instance, "raw_bars", f"{d}|ACME")["data_version"] for d in DATES[:2]]
+    assert after[0] == before[0]["data_version"] and after[1] != before[1]["data_version"]

@@ -118,3 +118,12 @@ def test_predictions_must_match_rows() -> None:
 def test_config_rejects_unknown_stattest() -> None:
     with pytest.raises(ValueError, match="stattest must be one of"):
         DriftConfig(stattest="chisquare")
+
+
+def test_a_column_constant_up_to_rounding_noise_does_not_fail_the_report():
+    rng = np.random.default_rng(3)
+    ulps = np.array([0.5, np.nextafter(0.5, 1.0), np.nextafter(np.nextafter(0.5, 1.0), 1.0)])  # a constant model's output
+    reference = pd.DataFrame({"x": rng.normal(size=600), "flat": rng.choice(ulps, 600)})
+    current = pd.DataFrame({"x": rng.normal(size=20), "flat": rng.choice(ulps, 20)})
+    result = build_drift_report(reference, current, ["x", "flat"])
+    assert not {c.column: c for c in result.columns}["flat"].drifted

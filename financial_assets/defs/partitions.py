@@ -35,16 +35,20 @@ def history_end() -> str:
 
 
 def _date_partitions() -> dg.TimeWindowPartitionsDefinition:
-    calendar, start, last = env("FA_CALENDAR"), env("FA_HISTORY_START"), history_end()
+    """Sessions from the history start to a fixed end (FA_HISTORY_END or the embedded data's), or, for a live
+    source, up to the session holding today: a long-running code server then gains each new day by itself,
+    and the nightly schedule launches a session only once it has closed."""
+    calendar, start = env("FA_CALENDAR"), env("FA_HISTORY_START")
+    fixed = env("FA_HISTORY_END") or (EMBEDDED_LAST_SESSION if env("FA_SOURCE") == "embedded" else None)
     # Dagster keeps a partition whose window ends by `end`; a Friday's window runs to Monday's tick
     step = pd.offsets.Day(1) if calendar == ALWAYS_OPEN else pd.offsets.BDay(1)
-    end = (pd.Timestamp(last) + step).strftime("%Y-%m-%d")
+    bounds = {"end": (pd.Timestamp(fixed) + step).strftime("%Y-%m-%d")} if fixed else {"end_offset": 1}
     if calendar == ALWAYS_OPEN:
-        return dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 * * *", fmt="%Y-%m-%d", start=start, end=end)
-    holidays = weekday_holidays(calendar, start, last)  # none for 24/5
+        return dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 * * *", fmt="%Y-%m-%d", start=start, **bounds)
+    holidays = weekday_holidays(calendar, start, fixed)  # none for 24/5; to the calendar's end when live
     return dg.TimeWindowPartitionsDefinition(
-        cron_schedule="0 0 * * 1-5", fmt="%Y-%m-%d", start=start, end=end,
-        exclusions=[dt.datetime.combine(d, dt.time()) for d in holidays],
+        cron_schedule="0 0 * * 1-5", fmt="%Y-%m-%d", start=start,
+        exclusions=[dt.datetime.combine(d, dt.time()) for d in holidays], **bounds,
     )
 
 

@@ -20,6 +20,23 @@ from financial_assets.drift.result import ColumnDrift, DriftResult
 PREDICTION_COLUMN = "predicted_proba"
 
 
+#: a column whose values span less than this, relative to their size, is constant (floating-point noise):
+#: Evidently's histograms cannot cut such a range into finite bins and would fail the whole report
+NEAR_CONSTANT = 1e-9
+
+
+def _settle_near_constant(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Set columns that are constant up to floating-point noise to one value, in both frames (in place)."""
+    for column in columns:
+        values = pd.concat([reference[column], current[column]]).dropna()
+        if values.empty:
+            continue
+        span, size = values.max() - values.min(), max(1.0, values.abs().max())
+        if 0 < span < NEAR_CONSTANT * size:
+            reference[column] = reference[column].where(reference[column].isna(), values.median())
+            current[column] = current[column].where(current[column].isna(), values.median())
+
+
 def build_drift_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -54,6 +71,7 @@ def build_drift_report(
         cur[PREDICTION_COLUMN] = _aligned(current_predictions, cur, "current", ticker, when)
         monitored.append(PREDICTION_COLUMN)
 
+    _settle_near_constant(ref, cur, monitored)
     calibrated = config.stattest_threshold is None
     thresholds = {c: _threshold(ref[c], cur[c], config, c, ticker, when) for c in monitored}
     metrics: list = [DataDriftPreset(

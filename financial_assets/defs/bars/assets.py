@@ -13,6 +13,7 @@ from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.history import WARMUP_ASSET, keep_run_rows
 from financial_assets.defs.metadata import partition_metadata
+from financial_assets.defs.operations.freshness import VALIDATED_BARS_FRESHNESS
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
 from financial_assets.features import FEATURE_REGISTRY, resolve_feature_names
@@ -61,6 +62,22 @@ def _source_file(source: object, ticker: str) -> str:
         return f"{getattr(source, 'name', 'source')}:{ticker}"
 
 
+#: the values a bar's data version covers: not its row number, which moves when rows are added above it
+_VERSIONED = ["date", "open", "high", "low", "close", "volume", "adj_close"]
+
+
+def _data_versions(frame: pd.DataFrame, files: dict[str, str]) -> dict[str, dict[str, dg.MetadataValue]]:
+    """Per partition read: the file (or source) it came from and a hash of its bars' values, which changes exactly
+    when the source's bars of that partition do (e.g. a new `dvc checkout` of the folder)."""
+    if frame.empty:
+        return {}
+    rows = pd.util.hash_pandas_object(frame[_VERSIONED], index=False)
+    # several rows of one key (duplicates) add up; uint64 sums wrap around, which a fingerprint may
+    versions = rows.groupby([frame["ticker"], frame["date"]]).sum()
+    return {bar_key(d, t): {"data_version": dg.MetadataValue.text(f"{int(v):016x}"),
+                            "source": dg.MetadataValue.text(files[t])} for (t, d), v in versions.items()}
+
+
 @dg.asset(
     partitions_def=bar_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -68,7 +85,8 @@ def _source_file(source: object, ticker: str) -> str:
     kinds={"python", "parquet"},
     description="Bars exactly as the source gave them (raw prices, source row order), one partition per ticker and "
     "trading date. A ticker whose file cannot be read is not materialized: its quarantine record names the rule, "
-    "the date and the file. A rerun whose source values changed keeps the old rows in raw_bar_revisions.",
+    "the date and the file. A rerun whose source values changed keeps the old rows in raw_bar_revisions. Each "
+    "partition's metadata names its file and the data version of the bars read: a hash of their values.",
 )
 def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource,
              market: MarketResource) -> None:
@@ -110,7 +128,8 @@ def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: 
         lake.write(RAW_WARMUP_ASSET, concat(warmups, RAW_COLUMNS), {t: warmup for t in loaded if wanted[t][0] == sessions[0]})
     context.log.info(f"raw_bars: {len(frame)} bars of {len(loaded)}/{len(wanted)} tickers; {len(found)} rejections; "
                      f"{len(rows)} intraday rows; {revised} revised bars archived")
-    report_partitions(context, "raw_bars", partition_metadata(frame, loaded))
+    files = {ticker: _source_file(source, ticker) for ticker in loaded}
+    report_partitions(context, "raw_bars", partition_metadata(frame, loaded, _data_versions(frame, files)))
 
 
 def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict[str, set]:
@@ -122,6 +141,7 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
     specs=[
         dg.AssetSpec(
             "validated_bars", deps=[raw_bars], group_name="bars", kinds={"python", "parquet"},
+            freshness_policy=VALIDATED_BARS_FRESHNESS,
             description="Bars that passed every ERROR rule, with split-adjusted prices beside the raw ones: adj_open, "
             "adj_high, adj_low, adj_close = raw price x adj_factor, where adj_factor = the source's adjusted close / "
             "close (1 without one), so splits and dividends do not look like crashes; adj_volume = volume / adj_factor. "

@@ -1,0 +1,43 @@
+"""The operations family's resources: where alerts go and what they link to, and the retraining cooldown."""
+
+import dagster as dg
+
+from financial_assets.alerts import Alert, make_sinks, send_alert
+
+
+class AlertsResource(dg.ConfigurableResource):
+    """Alert sinks from FA_ALERT_SINKS (empty: the JSONL log under `data_dir`), and the UI links point to."""
+
+    sinks: str
+    data_dir: str
+    ui_url: str
+
+    def send(self, alert: Alert) -> str:
+        """Send `alert` to every sink; return where it went (AlertDeliveryError when a sink failed)."""
+        sinks = make_sinks(self.sinks, data_dir=self.data_dir)
+        send_alert(alert, sinks)
+        return ", ".join(map(str, sinks))
+
+    def run_url(self, run_id: str) -> str:
+        """The run's page in the Dagster UI."""
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
+
+    def asset_url(self, asset: str) -> str:
+        """The asset's page in the Dagster UI."""
+        return f"{self.ui_url.rstrip('/')}/assets/{asset}"
+
+
+class RetrainResource(dg.ConfigurableResource):
+    """How often drift may retrain a ticker: FA_RETRAIN_COOLDOWN_SESSIONS sessions after a request."""
+
+    cooldown_sessions: int
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Binds the operations family's resources from their FA_* settings."""
+    return dg.Definitions(resources={
+        "alerts": AlertsResource(sinks=dg.EnvVar("FA_ALERT_SINKS"), data_dir=dg.EnvVar("FA_DATA_DIR"),
+                                 ui_url=dg.EnvVar("FA_DAGSTER_URL")),
+        "retrain": RetrainResource(cooldown_sessions=dg.EnvVar.int("FA_RETRAIN_COOLDOWN_SESSIONS")),
+    })

@@ -1,0 +1,92 @@
+"""The real graph on synthetic bars: a champion, its drift report, the failed check, the retraining run it requests
+and the alert on its outcome.
+
+SYN001's model as of 2010-12-31 (627 training rows, 520 out of fold: enough to serve and to calibrate
+all 50 features) is its first champion and serves January 2011; its volatility features move with the
+GARCH regime, so the month-end report finds dataset drift (13 of 50 features), drift_check fails at
+ERROR and drift_retrain_sensor retrains at 2011-01-31.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from financial_assets.definitions import defs
+from financial_assets.defs.operations.alerting import retrain_outcome_sensor
+from financial_assets.defs.operations.resources import AlertsResource, RetrainResource
+from financial_assets.defs.operations.retrain import drift_retrain_sensor
+from financial_assets.defs.resources import LakeResource
+from financial_assets.runs.internals import launch_in_process
+from financial_assets.runs.runner import run_range
+from financial_assets.runs.stages import plan_stages
+from financial_assets.settings import DEFAULTS
+from financial_assets.storage.lake import ParquetLake
+from financial_assets_tests.dagster_helpers import SQL_JOB, TICKER_JOB, check_results, partition_metadata, run_stage
+
+MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("drift_report") in s.asset_keys)
+TICKERS, TICKER = ["SYN000", "SYN001"], "SYN001"
+START, AS_OF, DAY = "2008-07-01", "2010-12-31", "2011-01-31"
+SETTINGS = {"FA_SOURCE": "synthetic", "FA_SYNTHETIC_TICKERS": "2", "FA_TUNING_TRIALS": "0"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    data_dir = tmp_path_factory.mktemp("drift_family") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**DEFAULTS, **SETTINGS, "FA_DATA_DIR": str(data_dir)}.items():
+            patch.setenv(name, value)
+        instance = dg.DagsterInstance.ephemeral()  # in memory: an on-disk SQLite event log costs 17 ms an event
+        assert run_range(defs, instance, TICKERS, START, DAY, jobs={TICKER_JOB, SQL_JOB}).success
+        trained = run_stage(MODELS_JOB, f"{AS_OF}|{TICKER}", f"{AS_OF}|{TICKER}", instance,
+                            assets=["cv_folds", "trained_model"])
+        assert trained.status == "SUCCESS", trained.error
+        served = run_stage(MODELS_JOB, f"2011-01-03|{TICKER}", f"{DAY}|{TICKER}", instance,
+                           assets=["predictions", "drift_report"])
+        assert served.status == "SUCCESS", served.error
+        yield instance, served, data_dir
+
+
+@pytest.fixture
+def graph(built, monkeypatch: pytest.MonkeyPatch):
+    """The built graph, with its settings again (every test starts from the defaults)."""
+    for name, value in {**SETTINGS, "FA_DATA_DIR": str(built[2])}.items():
+        monkeypatch.setenv(name, value)
+    return built
+
+
+def test_the_month_end_report_compares_the_champions_own_training_rows(graph):
+    instance, served, data_dir = graph
+    (row,) = ParquetLake(data_dir / "lake").read("drift_report").itertuples()
+    assert (row.ticker, f"{row.date:%Y-%m-%d}", row.model_as_of) == (TICKER, DAY, pd.Timestamp(AS_OF))
+    assert row.reference_matches_training and row.reference_rows == 627 and row.current_rows == 20
+    assert row.monitored_columns == 50 and json.loads(row.unmonitored) == {}
+    assert row.level == "error" and row.dataset_drift and row.drifted_share >= 0.25
+    meta = partition_metadata(instance, "drift_report", f"{DAY}|{TICKER}")
+    assert "wasserstein" in meta["prediction_drift"] and "rv_20" in meta["drifted_features"]
+    assert Path(meta["report"].removeprefix("file://")).stat().st_size > 1_000_000
+    assert check_results(served)["drift_check"] == (False, "ERROR")
+
+
+def test_the_failed_check_retrains_the_ticker_and_the_outcome_is_alerted(graph):
+    instance, _, data_dir = graph
+    repository = defs.get_repository_def()
+    alerts = AlertsResource(sinks="", data_dir=str(data_dir), ui_url="http://localhost:3000")
+    context = dg.build_sensor_context(instance=instance, repository_def=repository,
+                                      resources={"alerts": alerts, "retrain": RetrainResource(cooldown_sessions=5)})
+    (request,) = drift_retrain_sensor.evaluate_tick(context).run_requests
+    run = launch_in_process(instance, MODELS_JOB, request.tags, asset_selection=frozenset(request.asset_selection))
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    models = ParquetLake(data_dir / "lake").read("trained_model", [TICKER], start=DAY, end=DAY)
+    assert len(models) == 1 and models["alias"].iloc[0] in ("champion", "challenger")
+    (record,) = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
+    outcome = dg.build_run_status_sensor_context("retrain_outcome_sensor", record.event_log_entry.dagster_event,
+                                                 instance, run)
+    retrain_outcome_sensor(outcome, alerts=alerts, lake=LakeResource(data_dir=str(data_dir)))
+    logged = (data_dir / "alerts" / "alerts.jsonl").read_text().splitlines()
+    assert '"kind": "drift"' in logged[0] and '"kind": "retrain"' in logged[-1]
+    assert models["promotion_reason"].iloc[0] in logged[-1]
