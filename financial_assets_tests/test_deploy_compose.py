@@ -16,6 +16,7 @@ import tomllib
 import urllib.parse
 from pathlib import Path
 
+import dagster as dg
 import jsonschema
 import pytest
 import yaml
@@ -154,14 +155,24 @@ def test_the_postgres_init_script_is_mounted_and_reads_only_variables_the_servic
     assert used <= set(compose_environment("postgres", spec)), sorted(used - set(compose_environment("postgres", spec)))
 
 
-def test_the_mlflow_server_is_the_one_the_dagster_services_are_told_about(spec):
+def test_the_mlflow_server_is_the_one_the_dagster_services_are_told_about(spec, instance):
     server = spec["services"]["mlflow"]
     command = server["command"]
     assert command[:2] == ["mlflow", "server"] and "--serve-artifacts" in command
     port = _flag(command, "--port")
     assert server["ports"] == [f"{port}:{port}"]
-    target = urllib.parse.urlsplit(compose_environment("user_code", spec)["MLFLOW_TRACKING_URI"])
-    assert (target.hostname, str(target.port)) == ("mlflow", port)
+    # the models family's tracking resource reads the server from the variable its EnvVar names (MLflow's
+    # own clients from MLFLOW_TRACKING_URI): every Dagster service and every run container get both
+    from financial_assets.definitions import defs
+
+    read_by_resource = defs.resources["mlflow"].tracking_uri
+    assert isinstance(read_by_resource, dg.EnvVar) and read_by_resource == "FA_MLFLOW_TRACKING_URI"
+    for service in DAGSTER_SERVICES:
+        env = compose_environment(service, spec)
+        for name in (read_by_resource, "MLFLOW_TRACKING_URI"):
+            target = urllib.parse.urlsplit(env.get(name, ""))
+            assert (target.scheme, target.hostname, str(target.port)) == ("http", "mlflow", port), (service, name)
+    assert {read_by_resource, "MLFLOW_TRACKING_URI"} <= set(instance["run_launcher"]["config"]["env_vars"])
     allowed = _flag(command, "--allowed-hosts").split(",")
     assert {f"mlflow:{port}", f"localhost:{port}"} <= set(allowed)  # other containers, and the host's browser
     artifacts = compose_environment("mlflow", spec)["MLFLOW_ARTIFACTS_DESTINATION"]

@@ -6,7 +6,10 @@ daemon on deploy/dagster.yaml (only the run launcher swapped: no Docker engine h
 tracking server. Every command, flag and variable comes from docker-compose.yml; only hosts, ports
 and directories are local. One partition of the first stage is launched through the webserver's
 GraphQL API, queued, dequeued by the daemon, run by the code server, and its events are read back
-from PostgreSQL.
+from PostgreSQL. Then the model stage on the same deployment: a year of one ticker (and the benchmark)
+through stages 1 and 2, and cv_folds with trained_model at one as-of date, each launched the same
+way, with small model settings; the model's MLflow run, registered version and artifacts are read
+back from the MLflow server, and the lake's trained_model row names them.
 """
 
 from __future__ import annotations
@@ -34,6 +37,17 @@ LOCATION = "financial_assets"
 #: the assets of stage 1, each materialized for the one partition
 STAGE_ASSETS = {"raw_bars", "validated_bars", "quarantined_bars", "features", "labels"}
 
+#: the model stage, small: a logistic model without tuning for one ticker as of the embedded bars' last session,
+#: trained on the year from docker-compose.yml's FA_HISTORY_START (about 245 labelled rows). These are the test's
+#: settings, not the deployment's; every other value comes from docker-compose.yml.
+MODEL_SETTINGS = {"FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0", "FA_MIN_CHAMPION_OOS_ROWS": "50"}
+MODEL_TICKER, BENCHMARK, AS_OF = "AAPL", "IBM", "2013-03-01"  # IBM: the embedded data's cross-asset benchmark
+MODEL_ASSETS = ["cv_folds", "trained_model"]
+#: trained_model's named MLflow metrics (financial_assets/defs/models/assets.py METRICS) and a baseline
+MODEL_METRICS = {"oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_balanced_accuracy", "oos_accuracy",
+                 "oos_log_loss", "oos_rows", "baseline_majority_accuracy"}
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
 WORKSPACE = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
   locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 DAEMONS = """{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"""
@@ -42,6 +56,9 @@ LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $pa
   ... on Error { message }
   ... on RunConfigValidationInvalid { errors { message } } } }"""
 RUN = """query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status tags { key value } } } }"""
+ADD_TICKER = """mutation($repo: RepositorySelector!, $key: String!) { addDynamicPartition(repositorySelector: $repo,
+  partitionsDefName: "tickers", partitionKey: $key) { __typename ... on Error { message } } }"""
+JOBS_OF = """query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) { ... on AssetNode { jobNames } } }"""
 
 
 def _argv(command: list[str], values: dict[str, str]) -> list[str]:
@@ -81,9 +98,10 @@ def topology(tmp_path):
         local = {  # the only values that differ from the containers': hosts, ports, directories
             "DAGSTER_POSTGRES_HOST": "127.0.0.1", "DAGSTER_POSTGRES_PORT": str(db.port), "DAGSTER_HOME": str(home),
             "DAGSTER_COMPUTE_LOG_DIR": str(tmp_path / "compute_logs"), "FA_DATA_DIR": str(tmp_path / "data"),
+            "FA_MLFLOW_TRACKING_URI": f"http://127.0.0.1:{ports['mlflow']}",
             "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{ports['mlflow']}",
         }
-        dagster_env = {**os.environ, **compose_environment("user_code", spec), **local}
+        dagster_env = {**os.environ, **compose_environment("user_code", spec), **local, **MODEL_SETTINGS}
         assert set(local) <= set(compose_environment("user_code", spec))
 
         ml = spec["services"]["mlflow"]
@@ -135,18 +153,25 @@ def _daemons_healthy(base: str) -> bool:
     return all(s["healthy"] for s in statuses if s["required"])
 
 
-def _launch(base: str) -> str:
-    date, ticker = PARTITION.split("|")
-    params = {
-        "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "jobName": JOB},
-        "runConfigData": {},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": PARTITION},
-                                       {"key": "dagster/partition/date", "value": date},
-                                       {"key": "dagster/partition/ticker", "value": ticker}]},
-    }
+def _launch(base: str, job: str = JOB, tags: dict[str, str] | None = None,
+            assets: list[str] | None = None) -> str:
+    """Launch `job` (or `assets` of it) through the webserver; the run id. Default: PARTITION of stage 1."""
+    if tags is None:
+        date, ticker = PARTITION.split("|")
+        tags = {"dagster/partition": PARTITION, "dagster/partition/date": date, "dagster/partition/ticker": ticker}
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "jobName": job}
+    if assets is not None:
+        selector["assetSelection"] = [{"path": [name]} for name in assets]
+    params = {"selector": selector, "runConfigData": {},
+              "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
     launched = graphql(base, LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     return launched["run"]["runId"]
+
+
+def _range(first: str, last: str) -> dict[str, str]:
+    """The tags of a run over the partitions first...last (what the project's runner sets)."""
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
 def _finished(base: str, run_id: str) -> str | None:
@@ -196,13 +221,93 @@ def test_a_partition_launched_through_the_webserver_runs_on_postgres_and_mlflow_
                                database=_database(topology["ml_env"]["MLFLOW_BACKEND_STORE_URI"])).split() == [
         "deploy-topology-check"]
 
-    # HOOK(lead, trained_model): once the model family is in the graph, launch trained_model for this
-    # partition through the webserver (its stage job, as above) and assert that its MLflow run is in
-    # this server, e.g.
-    #   runs = post_json(f"{mlflow}/api/2.0/mlflow/runs/search", {"experiment_ids": [...],
-    #                    "filter": f"tags.dagster_run_id = '{model_run_id}'"})["runs"]
-    #   assert [r["info"]["status"] for r in runs] == ["FINISHED"]
-    # The processes already get MLFLOW_TRACKING_URI pointing at this server (from docker-compose.yml).
+    # the model stage on the same deployment: a year of two tickers through stages 1 and 2, then cv_folds and
+    # trained_model for one ticker at one as-of date, each run queued by the webserver and launched by the daemon
+    model_run_id = _train_one_model(base, services, env)
+    tags = {t["key"]: t["value"] for t in graphql(base, RUN, {"id": model_run_id})["runOrError"]["tags"]}
+    assert tags["financial_assets/stage"] == "3"
+    assert _materialized(env, model_run_id) == {(asset, f"{AS_OF}|{MODEL_TICKER}") for asset in MODEL_ASSETS}
+
+    # its MLflow run is in this server's experiment, finished, with the named metrics and the run's tags
+    experiment = json.load(urllib.request.urlopen(
+        f"{mlflow}/api/2.0/mlflow/experiments/get-by-name?experiment_name=financial_assets", timeout=30))["experiment"]
+    runs = post_json(f"{mlflow}/api/2.0/mlflow/runs/search", {
+        "experiment_ids": [experiment["experiment_id"]],
+        "filter": f"tags.dagster_run_id = '{model_run_id}'"}).get("runs", [])
+    assert [r["info"]["status"] for r in runs] == ["FINISHED"], runs
+    (run,) = runs
+    metrics = {m["key"]: m["value"] for m in run["data"].get("metrics", [])}
+    assert MODEL_METRICS <= set(metrics), sorted(MODEL_METRICS - set(metrics))
+    assert 0.0 <= metrics["oos_auc_ci_low"] <= metrics["oos_auc"] <= metrics["oos_auc_ci_high"] <= 1.0, metrics
+    run_tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+    assert {k: run_tags.get(k) for k in ("ticker", "as_of", "dagster_run_id", "model_type", "label")} == {
+        "ticker": MODEL_TICKER, "as_of": AS_OF, "dagster_run_id": model_run_id, "model_type": "logistic",
+        "label": "dir_5"}
+    mlflow_run_id = run["info"]["run_id"]
+
+    # the model is registered in this server's registry as that run's version, champion (the first model)
+    name = f"fa_{MODEL_TICKER}_dir_5"
+    model = json.load(urllib.request.urlopen(
+        f"{mlflow}/api/2.0/mlflow/registered-models/get?name={name}", timeout=30))["registered_model"]
+    version = json.load(urllib.request.urlopen(
+        f"{mlflow}/api/2.0/mlflow/model-versions/get?name={name}&version=1", timeout=30))["model_version"]
+    assert version["run_id"] == mlflow_run_id
+    assert {(a["alias"], a["version"]) for a in model.get("aliases", [])} == {("champion", "1")}
+    # the model's files went through the server (--serve-artifacts) to its artifact destination
+    listed = json.load(urllib.request.urlopen(
+        f"{mlflow}/api/2.0/mlflow/artifacts/list?run_id={mlflow_run_id}", timeout=30)).get("files", [])
+    assert listed and any(Path(topology["ml_env"]["MLFLOW_ARTIFACTS_DESTINATION"]).rglob("MLmodel"))
+
+    # the lake's trained_model row names the same run and version; nothing went to an embedded MLflow store
+    from financial_assets.storage.lake import ParquetLake
+
+    data = Path(env["FA_DATA_DIR"])
+    row = ParquetLake(data / "lake").read("trained_model", [MODEL_TICKER]).set_index("date").loc[AS_OF]
+    assert (row["mlflow_run_id"], int(row["model_version"]), row["alias"]) == (mlflow_run_id, 1, "champion")
+    assert not (data / "mlflow").exists()
+
+
+def _succeeded(base: str, services: Services, run_ids: list[str]) -> None:
+    for run_id in run_ids:
+        status = services.wait_for(f"run {run_id}", lambda: _finished(base, run_id), timeout_s=180, interval_s=1)
+        assert status == "SUCCESS", f"run {run_id}: {status}\n{services.failure()}"
+
+
+def _job_of(base: str, asset: str) -> str:
+    """The stage job the webserver lists for `asset` (besides Dagster's implicit asset jobs)."""
+    names = graphql(base, JOBS_OF, {"path": [asset]})["assetNodeOrError"]["jobNames"]
+    (job,) = [n for n in names if not n.startswith("__")]
+    return job
+
+
+def _train_one_model(base: str, services: Services, env: dict[str, str]) -> str:
+    """Stages 1 and 2 over the history for the ticker and the benchmark, then MODEL_ASSETS at AS_OF; the run id."""
+    # the daemon's ticker_registration_sensor may have registered the source's tickers already
+    repository = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
+    added = graphql(base, ADD_TICKER, {"repo": repository, "key": BENCHMARK})["addDynamicPartition"]
+    assert added["__typename"] in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"), added
+    start = env["FA_HISTORY_START"]
+    # one run per ticker (a box of both could hold tickers registered between them), side by side in the queue
+    bars = _job_of(base, "features")
+    _succeeded(base, services, [_launch(base, bars, _range(f"{start}|{t}", f"{AS_OF}|{t}"))
+                                for t in (MODEL_TICKER, BENCHMARK)])
+    _succeeded(base, services, [_launch(base, _job_of(base, "training_table"), _range(start, AS_OF))])
+    key = f"{AS_OF}|{MODEL_TICKER}"
+    model_run_id = _launch(base, _job_of(base, "trained_model"), {
+        "dagster/partition": key, "dagster/partition/date": AS_OF, "dagster/partition/ticker": MODEL_TICKER},
+        MODEL_ASSETS)
+    _succeeded(base, services, [model_run_id])
+    return model_run_id
+
+
+def _materialized(env: dict[str, str], run_id: str) -> set[tuple[str, str]]:
+    """(asset, partition) of every materialization the run wrote to PostgreSQL's event log."""
+    with psycopg2.connect(host=env["DAGSTER_POSTGRES_HOST"], port=env["DAGSTER_POSTGRES_PORT"],
+                          user=env["DAGSTER_POSTGRES_USER"], password=env["DAGSTER_POSTGRES_PASSWORD"],
+                          dbname=env["DAGSTER_POSTGRES_DB"]) as conn, conn.cursor() as cur:
+        cur.execute("select asset_key, partition from event_logs where run_id = %s and dagster_event_type = %s",
+                    (run_id, "ASSET_MATERIALIZATION"))
+        return {(json.loads(key)[0], partition) for key, partition in cur.fetchall()}
 
 
 def _database(uri: str) -> str:

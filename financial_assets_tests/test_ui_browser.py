@@ -1,17 +1,20 @@
 """The Dagster UI in a real browser: Chromium from the distribution, driven by Playwright.
 
-The project's command fills a temporary instance with a small slice (2 tickers x 20 sessions), the
-UI runs as `make ui` runs it (`dagster dev -w workspace.yaml`, webserver and daemon), and the browser
-does what a user does: opens the asset graph of the `bars` group, opens `validated_bars`, launches
-the materialization of one partition from the Materialize dialog (a date and a ticker picked in the
-dialog), waits for the run to succeed, and sees the partition as the asset's latest
-materialization. Screenshots of every step are kept under $FA_TEST_ARTIFACTS/test_ui_browser (or
-the test's tmp_path); the test prints where.
+The project's command fills a temporary instance with every stage for 2 tickers over a little more
+than two years (small model settings: `RUN_SETTINGS`), the UI runs as `make ui` runs it (`dagster dev
+-w workspace.yaml`, webserver and daemon), and the browser does what a user does: opens the asset
+graph of the `bars` group, opens `validated_bars`, launches the materialization of one partition from
+the Materialize dialog (a date and a ticker picked in the dialog), waits for the run to succeed, and
+sees the partition as the asset's latest materialization; then opens `drift_report`, follows the
+`report` metadata link of its latest materialization to the Evidently HTML report and sees it
+rendered with the numbers of the report's JSON summary. Screenshots of every step are kept under
+$FA_TEST_ARTIFACTS/test_ui_browser (or the test's tmp_path); the test prints where.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -25,6 +28,13 @@ from financial_assets_tests.fixtures.deploy.services import (BIN, CHROMIUM, CHRO
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 DATE, TICKER = "2013-02-04", "AAPL"
+#: a champion before the last date, fast: one logistic model per ticker and year end, untuned. From 2011-01-03 the
+#: 2011-12-30 models have 205 out-of-fold rows, under FA_MIN_CHAMPION_OOS_ROWS, so the 2012-12-31 ones (410 rows,
+#: 497 training rows: enough reference to calibrate every drift threshold) are the champions predicting 2013, and
+#: drift is reported at the run's last date only (2013-03-01). About 35 s on 2 cores.
+RUN_START, RUN_TICKERS = "2011-01-03", "AAPL,IBM"
+RUN_SETTINGS = {"FA_RETRAIN_CALENDAR": "year_end", "FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0",
+                "FA_MIN_CHAMPION_OOS_ROWS": "300", "FA_DRIFT_CALENDAR": "last"}
 PARTITION = f"{DATE}|{TICKER}"
 UI_RUNS = """query($partition: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $partition},
   {key: "dagster/from_ui", value: "true"}]}) { ... on Runs { results { runId status } } } }"""
@@ -44,13 +54,21 @@ def artifacts(tmp_path, request) -> Path:
 
 @pytest.fixture
 def ui(tmp_path):
-    """`dagster dev` on loopback over an instance `financial-assets run` filled with 2 tickers x 20 sessions."""
+    """`dagster dev` on loopback over an instance `financial-assets run` filled with every stage for RUN_TICKERS."""
     require(CHROMIUM.exists(), "Chromium", "apt-get install -y chromium")
     require(importlib.util.find_spec("playwright"), "Playwright for Python", "pip install -e '.[test]'")
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "FA_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run([str(BIN / "financial-assets"), "run", "--tickers", "AAPL,IBM", "--start", "2013-02-01"],
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "FA_DATA_DIR": str(tmp_path / "data"),
+           **RUN_SETTINGS}
+    done = subprocess.run([str(BIN / "financial-assets"), "run", "--tickers", RUN_TICKERS, "--start", RUN_START],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # a drift report per ticker at the last date, each with a champion to compare with
+    reports = re.search(r"^\s+drift_report\s+(\d+)$", done.stdout, re.M)
+    assert reports and int(reports.group(1)) == len(RUN_TICKERS.split(",")), done.stdout[-3000:]
+    # and the summary names each ticker's champion and its newest drift report's level and drifted features
+    drift = done.stdout.split("\ndrift (newest report per ticker):\n", 1)[-1].split("\n\n", 1)[0].splitlines()
+    assert [line.split()[0] for line in drift] == RUN_TICKERS.split(","), done.stdout[-3000:]
+    assert all(re.match(r"^\s+[A-Z]+ 2013-03-01: (OK|WARN|ERROR)\b.*: drifted ", line) for line in drift), drift
     services = Services(tmp_path / "logs")
     port = free_port()
     services.start("dagster_dev", [str(BIN / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"),
@@ -58,7 +76,7 @@ def ui(tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         services.wait_for("the UI with the code location loaded", lambda: _loaded(base), timeout_s=180)
-        yield base, services
+        yield base, services, tmp_path / "data"
     finally:
         services.stop_all()
 
@@ -84,7 +102,7 @@ def _finished(base: str, prefix: str) -> dict | None:
 def test_a_user_launches_one_partition_of_validated_bars_from_the_ui_and_it_succeeds(ui, artifacts):
     from playwright.sync_api import expect, sync_playwright
 
-    base, services = ui
+    base, services, data = ui
     shots = iter(range(1, 100))
 
     def shot(page, name: str) -> None:
@@ -145,9 +163,36 @@ def test_a_user_launches_one_partition_of_validated_bars_from_the_ui_and_it_succ
             expect(page.get_by_text(PARTITION, exact=True).first).to_be_visible()
             shot(page, "validated_bars_latest_partition")
 
-            # HOOK(drift): once the drift family is in the graph, open its report from the UI here, e.g.
-            #   page.goto(f"{base}/assets/drift_report"); page.get_by_role("link", name=<report link>).click()
-            #   and check the Evidently HTML report opens (then screenshot it).
+            # drift_report: its latest materialization's `report` metadata links the Evidently HTML report
+            page.goto(f"{base}/assets/drift_report")
+            expect(page.get_by_text("Latest materialization")).to_be_visible()
+            latest = page.locator('a[href*="view=partitions&partition="]').first
+            expect(latest).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2}\|[A-Z]+$"))
+            date, ticker = latest.inner_text().split("|")
+            row = page.get_by_role("row").filter(has=page.get_by_role("cell", name="report", exact=True))
+            link = row.get_by_role("link").first
+            expect(link).to_be_visible()
+            folder = data / "artifacts" / "drift_report" / ticker / date
+            assert link.get_attribute("href") == (folder / "report.html").as_uri()
+            shot(page, "drift_report_latest_materialization")
+
+            # an http page may not open file:// links: the report opens in a page of its own, as from the address bar
+            report = browser.new_page(viewport={"width": 1600, "height": 1000})
+            errors: list[str] = []
+            report.on("pageerror", lambda error: errors.append(str(error)))
+            report.goto(link.get_attribute("href"))
+            expect(report.get_by_text("Dataset Drift", exact=True).first).to_be_visible()
+            expect(report.get_by_text("Data Drift Summary", exact=True)).to_be_visible()
+            # the numbers Evidently renders are the report's own, as its JSON summary beside it has them
+            summary = json.loads((folder / "report.json").read_text())
+            assert (summary["ticker"], summary["as_of"]) == (ticker, date)
+            line = report.get_by_text(re.compile(r"Drift is detected for .* of columns \(\d+ out of \d+\)"))
+            expect(line).to_be_visible()
+            drifted, total = map(int, re.search(r"\((\d+) out of (\d+)\)", line.inner_text()).groups())
+            assert (drifted, total) == (len(summary["drifted_columns"]), len(summary["columns"])), summary
+            assert errors == []
+            report.screenshot(path=str(artifacts / f"{next(shots):02d}_drift_report_evidently.png"), full_page=True)
+            report.close()
         finally:
             browser.close()
     assert sorted(p.name for p in artifacts.glob("*.png"))[0].startswith("01_")
