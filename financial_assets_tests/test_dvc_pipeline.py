@@ -131,7 +131,7 @@ def test_the_metrics_count_what_the_lake_holds(tmp_path):
     labels = write_metrics("labels", lake.root, tmp_path / "labels.json")
     assert labels["dir_5_up_share"] == 0.75 and labels["null_share"] == round(2 / 6, 6)
     with pytest.raises(ValueError, match="unknown stage"):
-        write_metrics("train", lake.root, tmp_path / "x.json")
+        write_metrics("drift", lake.root, tmp_path / "x.json")
 
 
 def _copy_project(target: Path, pipeline: dict) -> None:
@@ -147,21 +147,28 @@ def _copy_project(target: Path, pipeline: dict) -> None:
     (target / ".venv").symlink_to(ROOT / ".venv")
 
 
+#: the slow test's window: two tickers from 2011, one untuned logistic model per ticker and year end; the 2012-12-31
+#: models (about 410 out-of-fold rows, over the 300 asked) are the champions that predict and trade 2013
+SMALL = {"history": {"start": "2011-01-03"}, "universe": {"tickers": "AAPL IBM", "first": "AAPL", "last": "IBM"},
+         "model": {"model_types": "logistic", "retrain_calendar": "year_end", "tuning_trials": 0,
+                   "min_champion_oos_rows": 300}}
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_dvc_repro_runs_the_data_stages_and_shows_their_metrics(tmp_path, pipeline):
+@pytest.mark.timeout(600)
+def test_dvc_repro_runs_every_stage_and_shows_their_metrics(tmp_path, pipeline):
     require(DVC.exists(), "DVC's environment .venv-dvc", "make dvc-env")
     project = tmp_path / "project"
     project.mkdir()
     _copy_project(project, pipeline)
     small = yaml.safe_load((project / "params.yaml").read_text())
-    small["history"]["start"] = "2013-02-01"
-    small["universe"].update(tickers="AAPL IBM", first="AAPL", last="IBM")
+    for section, values in SMALL.items():
+        small[section].update(values)
     (project / "params.yaml").write_text(yaml.safe_dump(small))
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     env.pop("FA_DATA_DIR")  # the stages set their own
 
-    def dvc(*args: str, timeout: int = 240) -> str:
+    def dvc(*args: str, timeout: int = 540) -> str:
         done = subprocess.run([str(DVC), *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
         assert done.returncode == 0, f"dvc {' '.join(args)}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
         return done.stdout
@@ -174,13 +181,34 @@ def test_dvc_repro_runs_the_data_stages_and_shows_their_metrics(tmp_path, pipeli
     metrics = json.loads(dvc("metrics", "show", "--json"))
     shown = next(iter(metrics.values()))["data"]
     by_file = {path: entry["data"] for path, entry in shown.items()}
-    sessions = 20  # 2013-02-01 .. 2013-03-01, Presidents' Day excluded
+    import exchange_calendars as xcals
+
+    calendar = xcals.get_calendar("XNYS")
+    sessions = len(calendar.sessions_in_range(SMALL["history"]["start"], small["history"]["end"]))
+    sessions_2013 = len(calendar.sessions_in_range("2013-01-01", small["history"]["end"]))
     assert by_file["metrics/ingest.json"]["rows"] == by_file["metrics/validate.json"]["rows"] == 2 * sessions
     assert by_file["metrics/features.json"]["features"] > 0 and by_file["metrics/labels.json"]["rows"] == 2 * sessions
     assert by_file["metrics/sql.json"]["training_table"]["rows"] == 2 * sessions
+    # a model per ticker at each of the two year ends; the 2012 ones are champions and predict every 2013 session
+    train = by_file["metrics/train.json"]
+    assert (train["models"], train["as_of_dates"], train["champions"]) == (4, 2, 2), train
+    assert train["predictions"] == {"rows": 2 * sessions_2013, "tickers": 2, "first_date": "2013-01-02",
+                                    "last_date": small["history"]["end"]}
+    for ticker in ("AAPL", "IBM"):
+        newest = train["newest_model"][f"{ticker}/logistic"]
+        assert (newest["as_of"], newest["alias"]) == ("2012-12-31", "champion")
+        assert newest["oos_auc_ci_low"] <= newest["oos_auc"] <= newest["oos_auc_ci_high"]
+        assert newest["oos_rows"] >= SMALL["model"]["min_champion_oos_rows"]
+    # the backtest trades those predictions and reports the history beside buy-and-hold
+    backtest = by_file["metrics/backtest.json"]
+    assert backtest["ledger"]["rows"] == 2 * sessions_2013
+    assert set(backtest["history"]) == {"AAPL", "IBM"}
+    for numbers in backtest["history"].values():
+        assert numbers["n_bars"] == sessions_2013 and numbers["bh_total_return"] is not None
+        assert 0.0 <= numbers["pbo"] <= 1.0 and numbers["max_drawdown"] <= 0.0, numbers
     assert (project / "dvc.lock").exists() and (project / ".dvc" / "cache").is_dir()
     assert "up to date" in dvc("status")
     # a parameter change marks the stages that read it, and only those: the SQL models take dates alone
     small["universe"]["tickers"] = "AAPL GOOG IBM"
     (project / "params.yaml").write_text(yaml.safe_dump(small))
-    assert set(json.loads(dvc("status", "--json"))) == {"ingest", "validate", "features", "labels"}
+    assert set(json.loads(dvc("status", "--json"))) == {"ingest", "validate", "features", "labels", "train", "backtest"}

@@ -41,6 +41,12 @@ def test_rerun_replaces_exactly_its_partitions(tmp_path):
     assert lake.read("a")["date"].tolist() == [pd.Timestamp("2024-01-03")]
 
 
+def test_a_write_with_nothing_in_scope_leaves_an_empty_asset_folder(tmp_path):
+    lake = ParquetLake(tmp_path)
+    lake.write("cv_folds", _frame("AAPL", [], 0.0), {})  # e.g. no retrain date inside the run's range
+    assert lake.asset_dir("cv_folds").is_dir() and lake.read("cv_folds").empty
+
+
 def test_rows_outside_the_written_partitions_are_refused(tmp_path):
     lake = ParquetLake(tmp_path)
     with pytest.raises(ValueError, match="outside the partitions"):

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from financial_assets.backtest.track_record import HISTORY
 from financial_assets.settings import env
 from financial_assets.storage.lake import ParquetLake
 
-STAGES = ("ingest", "validate", "features", "labels", "sql")
+STAGES = ("ingest", "validate", "features", "labels", "sql", "train", "backtest")
 _KEYS = ("ticker", "date")
 
 
@@ -82,9 +83,50 @@ def sql_metrics(lake: ParquetLake) -> dict[str, object]:
             "cross_asset_features_rows": int(len(lake.read("cross_asset_features")))}
 
 
+def _rounded(row: pd.Series, columns: tuple[str, ...]) -> dict[str, object]:
+    return {c: (round(float(row[c]), 6) if pd.notna(row[c]) else None) for c in columns if c in row.index}
+
+
+#: per model: its out-of-fold numbers and the majority-class baseline beside them
+_MODEL_NUMBERS = ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_balanced_accuracy", "oos_accuracy",
+                  "oos_log_loss", "baseline_majority_accuracy", "oos_rows", "trials")
+
+
+def train_metrics(lake: ParquetLake) -> dict[str, object]:
+    """Models trained and predictions made; per ticker and model type, the newest model's numbers and alias."""
+    models = lake.read("trained_model")
+    predictions = lake.read("predictions")
+    newest: dict[str, dict[str, object]] = {}
+    if len(models):
+        latest = models.sort_values("date").groupby(["ticker", "model_type"]).tail(1)
+        for row in latest.sort_values(["ticker", "model_type"]).itertuples(index=False):
+            row = pd.Series(row._asdict())
+            newest[f"{row['ticker']}/{row['model_type']}"] = {
+                "as_of": row["date"].date().isoformat(), "alias": row["alias"], **_rounded(row, _MODEL_NUMBERS)}
+    return {"models": int(len(models)), "as_of_dates": int(models["date"].nunique()) if len(models) else 0,
+            "champions": int((models["alias"] == "champion").sum()) if len(models) else 0,
+            "predictions": _span(predictions), "newest_model": newest}
+
+
+#: per ticker: the strategy's numbers over its whole out-of-sample history, buy-and-hold's beside them
+_BACKTEST_NUMBERS = ("n_bars", "total_return", "sharpe", "psr", "deflated_sharpe", "n_trials", "max_drawdown",
+                     "turnover", "cost_drag", "pbo", "bh_total_return", "bh_sharpe", "bh_max_drawdown")
+
+
+def backtest_metrics(lake: ParquetLake) -> dict[str, object]:
+    """Ledger rows, and per ticker the newest whole-history metrics beside buy-and-hold."""
+    ledger = lake.read("backtest")
+    table = lake.read("backtest_metrics")
+    history = table.loc[table["period"] == HISTORY].sort_values("date").groupby("ticker").tail(1) \
+        if len(table) else table
+    return {"ledger": _span(ledger),
+            "history": {row["ticker"]: {"last_date": row["date"].date().isoformat(), **_rounded(row, _BACKTEST_NUMBERS)}
+                        for _, row in history.sort_values("ticker").iterrows()}}
+
+
 METRICS: dict[str, Callable[[ParquetLake], dict[str, object]]] = {
     "ingest": ingest_metrics, "validate": validate_metrics, "features": features_metrics,
-    "labels": labels_metrics, "sql": sql_metrics,
+    "labels": labels_metrics, "sql": sql_metrics, "train": train_metrics, "backtest": backtest_metrics,
 }
 
 

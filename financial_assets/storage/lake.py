@@ -92,8 +92,10 @@ class ParquetLake:
         """Replace the partitions in `scope` ({ticker or None: dates}) of `asset` with `frame`'s rows.
 
         Every row of `frame` must fall inside `scope`; a partition in scope without rows becomes
-        empty (a rerun that yields nothing removes what an earlier run wrote).
+        empty (a rerun that yields nothing removes what an earlier run wrote). The asset's folder exists
+        afterwards even when nothing was in scope, so a pipeline tool that tracks it finds it.
         """
+        self.asset_dir(asset).mkdir(parents=True, exist_ok=True)
         per_ticker = "ticker" in frame.columns and None not in scope
         by_file: dict[tuple[str | None, str], set[dt.date]] = defaultdict(set)
         for ticker, dates in scope.items():
