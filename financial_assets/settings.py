@@ -49,8 +49,12 @@ DEFAULTS: dict[str, str] = {
     "FA_POOLED_MODEL": "false",
     # torch sequence models (lstm, transformer) train at the run's last as-of date only (last) or at every one (all)
     "FA_SEQUENCE_MODELS_AT": "last",
-    # Optuna trials per search; empty: the model's default (8 for xgboost and logistic, 0 for torch models)
+    # Optuna trials per search of xgboost and logistic; empty: their default (8)
     "FA_TUNING_TRIALS": "",
+    # Optuna trials per search of the torch models; empty: their default (0). A trial costs minutes per ticker on CPU
+    "FA_SEQUENCE_TUNING_TRIALS": "",
+    # processes that train models side by side (each fit uses one thread); empty: the machine's cores
+    "FA_TRAINING_WORKERS": "",
     # out-of-fold rows a model needs before it can become champion (its AUC interval is about +-0.05 at 500)
     "FA_MIN_CHAMPION_OOS_ROWS": "500",
     # --- backtest (financial_assets/defs/backtest); defaults are BacktestConfig's ---

@@ -129,10 +129,16 @@ def test_the_summary_line_puts_the_strategy_beside_buy_and_hold_with_its_dsr_and
     row = {"ticker": "AAA", "date": pd.Timestamp("2011-12-30"), "period": "history",
            "first_date": pd.Timestamp("2010-08-09"), "last_date": pd.Timestamp("2011-12-30"), "n_bars": 351.0,
            "total_return": 0.0312, "sharpe": 0.41, "deflated_sharpe": 0.012, "n_trials": 149, "max_drawdown": -0.081,
-           "bh_total_return": 0.1052, "bh_sharpe": 0.8, "bh_max_drawdown": -0.15, "pbo": 0.56, "pbo_configurations": 10}
+           "bh_total_return": 0.1052, "bh_sharpe": 0.8, "bh_max_drawdown": -0.15, "pbo": 0.56, "pbo_configurations": 10,
+           "exposure": 0.4}
     older = {**row, "date": pd.Timestamp("2011-06-30"), "total_return": 0.5}
     (line,) = summary_lines(pd.DataFrame([row, older, {**row, "period": "range", "total_return": 9.0}]))
     assert line == ("AAA: out of sample 2010-08-09 .. 2011-12-30 (351 bars): strategy +3.12%, Sharpe 0.41 (deflated "
                     "Sharpe 0.01 over 149 configurations), max drawdown -8.1% vs buy & hold +10.52%, Sharpe 0.80, max "
                     "drawdown -15.0%; PBO 0.56 over 10 configurations")
+    # a model that never passed the threshold has no Sharpe ratio to show
+    idle = {**row, "total_return": 0.0, "sharpe": np.nan, "deflated_sharpe": np.nan, "max_drawdown": 0.0, "exposure": 0.0}
+    (line,) = summary_lines(pd.DataFrame([idle]))
+    assert "strategy never in the market (no probability passed the threshold) vs buy & hold +10.52%" in line
+    assert "nan" not in line
     assert summary_lines(pd.DataFrame()) == []

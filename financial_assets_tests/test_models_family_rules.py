@@ -33,6 +33,10 @@ def test_a_run_trains_at_its_retrain_dates_and_a_single_date_run_at_that_date():
     run = SESSIONS[(SESSIONS >= "2012-01-15") & (SESSIONS <= "2012-03-15")]  # ends mid-month: March is not trained
     assert training_dates(run, retrain).strftime("%Y-%m-%d").tolist() == ["2012-01-31", "2012-02-29"]
     assert training_dates(pd.DatetimeIndex(["2012-02-15"]), retrain).tolist() == [pd.Timestamp("2012-02-15")]
+    # the nightly run keeps to the calendar, also over a single date
+    assert training_dates(pd.DatetimeIndex(["2012-02-15"]), retrain, calendar_only=True).empty
+    assert training_dates(pd.DatetimeIndex(["2012-02-29"]), retrain, calendar_only=True).tolist() == [
+        pd.Timestamp("2012-02-29")]
     dates = training_dates(run, retrain)
     assert model_types_at(dates[0], dates, ("xgboost", "lstm"), False) == ("xgboost",)
     assert model_types_at(dates[-1], dates, ("xgboost", "lstm"), False) == ("xgboost", "lstm")

@@ -101,6 +101,23 @@ def test_a_range_run_trains_only_at_retrain_dates_and_a_single_date_run_at_that_
                                               "predictions_are_one_probability_per_partition": (True, "ERROR")}
 
 
+def test_a_nightly_run_over_a_date_off_the_retrain_calendar_trains_nothing(built: Built):
+    from financial_assets.runs.internals import launch_in_process
+    from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG
+    from financial_assets.runs.stages import NIGHTLY_TAG
+
+    day = "2010-09-15"  # not a quarter end
+    assert pd.Timestamp(day) not in QUARTER_ENDS
+    partition = f"{day}|SYN000"
+    run = launch_in_process(built.instance, MODELS_JOB, {RANGE_START_TAG: partition, RANGE_END_TAG: partition,
+                                                         NIGHTLY_TAG: day},
+                            asset_selection=frozenset(dg.AssetKey(a) for a in ("cv_folds", "trained_model")))
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    found = built.instance.get_asset_partitions_for_run(run.run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    assert not found.get(dg.AssetKey("trained_model")) and not found.get(dg.AssetKey("cv_folds"))
+    assert pd.Timestamp(day) not in set(built.lake.read("trained_model", ["SYN000"])["date"])
+
+
 def test_the_stored_folds_are_the_folds_evaluated_and_the_metadata_shows_the_data_and_the_report(built: Built):
     as_of, ticker = TRAINED[-1], "SYN001"
     folds = built.lake.read("cv_folds", [ticker], start=as_of, end=as_of)

@@ -11,7 +11,8 @@ import pytest
 
 from financial_assets.definitions import defs
 from financial_assets.defs.operations.nightly import closed_session
-from financial_assets.defs.operations.stage_jobs import MATURING_SESSIONS, NIGHTLY_TAG
+from financial_assets.defs.operations.stage_jobs import MATURING_SESSIONS
+from financial_assets.runs.stages import NIGHTLY_TAG
 from financial_assets.runs.internals import launch_in_process
 from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers, session_keys
 from financial_assets.runs.stages import plan_stages

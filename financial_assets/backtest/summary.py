@@ -15,10 +15,12 @@ def summary_lines(metrics: pd.DataFrame) -> list[str]:
     history = metrics.loc[metrics["period"] == HISTORY].sort_values(["ticker", "date"])
     lines = []
     for row in history.groupby("ticker").tail(1).itertuples():
+        # a strategy that never held a position has no Sharpe ratio (its returns have no variance)
+        strategy = (f"strategy {row.total_return:+.2%}, Sharpe {row.sharpe:.2f} (deflated Sharpe "
+                    f"{row.deflated_sharpe:.2f} over {row.n_trials} configurations), max drawdown {row.max_drawdown:.1%}"
+                    if row.exposure > 0 else "strategy never in the market (no probability passed the threshold)")
         lines.append(f"{row.ticker}: out of sample {row.first_date:%Y-%m-%d} .. {row.last_date:%Y-%m-%d} "
-                     f"({row.n_bars:.0f} bars): strategy {row.total_return:+.2%}, Sharpe {row.sharpe:.2f} (deflated "
-                     f"Sharpe {row.deflated_sharpe:.2f} over {row.n_trials} configurations), max drawdown "
-                     f"{row.max_drawdown:.1%} vs buy & hold {row.bh_total_return:+.2%}, Sharpe {row.bh_sharpe:.2f}, "
-                     f"max drawdown {row.bh_max_drawdown:.1%}; PBO {row.pbo:.2f} over {row.pbo_configurations} "
-                     "configurations")
+                     f"({row.n_bars:.0f} bars): {strategy} vs buy & hold {row.bh_total_return:+.2%}, Sharpe "
+                     f"{row.bh_sharpe:.2f}, max drawdown {row.bh_max_drawdown:.1%}; PBO {row.pbo:.2f} over "
+                     f"{row.pbo_configurations} configurations")
     return lines

@@ -9,10 +9,13 @@ import pandas as pd
 from financial_assets.models.config import SEQUENCE_MODELS
 
 
-def training_dates(run_dates: pd.DatetimeIndex, retrain_dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """The run's dates that are retrain dates; a run over a single date trains at that date whatever the calendar."""
+def training_dates(run_dates: pd.DatetimeIndex, retrain_dates: pd.DatetimeIndex,
+                   calendar_only: bool = False) -> pd.DatetimeIndex:
+    """The run's dates that are retrain dates. A run over a single date (a person's or the drift sensor's request)
+    trains at that date whatever the calendar, unless `calendar_only` (the nightly run: else it would retrain every
+    ticker every night)."""
     run_dates = pd.DatetimeIndex(run_dates).unique().sort_values()
-    return run_dates if len(run_dates) == 1 else run_dates[run_dates.isin(retrain_dates)]
+    return run_dates if len(run_dates) == 1 and not calendar_only else run_dates[run_dates.isin(retrain_dates)]
 
 
 def model_types_at(as_of: pd.Timestamp, dates: pd.DatetimeIndex, model_types: Sequence[str],

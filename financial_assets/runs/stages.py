@@ -16,6 +16,8 @@ import dagster as dg
 from financial_assets.runs.internals import DEFER_TAGS
 
 STAGE_TAG = "financial_assets/stage"
+#: the run tag of every nightly run: the session it brings the graph up to (models then train on the calendar only)
+NIGHTLY_TAG = "financial_assets/nightly"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from dataclasses import dataclass
 
@@ -104,7 +106,8 @@ def register_and_promote(
     champion = _alias_version(client, name, CHAMPION)
     recorded = None if champion is None else _recorded_auc(name, champion)  # before registering: fail clean
     metric_tags = {"oos_auc": repr(float(oos_auc)), "oos_auc_ci_low": repr(low), "oos_auc_ci_high": repr(high)}
-    version = mlflow.register_model(model_uri, name, tags=metric_tags).version
+    with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Created version ..." there; the decision says it
+        version = mlflow.register_model(model_uri, name, tags=metric_tags).version
     decision = decide_promotion(name, str(version), float(oos_auc), (low, high), recorded, int(oos_rows), int(min_oos_rows))
     client.set_registered_model_alias(name, decision.alias, decision.version)
     if decision.promoted and _alias_version(client, name, CHALLENGER) is not None:

@@ -13,6 +13,7 @@ import base64
 import pickle
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -26,11 +27,12 @@ from financial_assets.defs.models.tracking import log_training, promote, sync_al
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import LakeResource, MarketResource
 from financial_assets.models import DataDescription, Predictor, TrainingConfig, TrainingResult, is_label_column
-from financial_assets.models import train_and_evaluate
 from financial_assets.models.asof import model_types_at, training_dates
 from financial_assets.models.champions import chain_of, serving
-from financial_assets.models.folds import FOLD_COLUMNS, AsOfFolds, as_of_folds, stored_splits
+from financial_assets.models.folds import FOLD_COLUMNS, AsOfFolds, as_of_folds
+from financial_assets.models.parallel import TrainingTask, train_in_order
 from financial_assets.runs.internals import planned_partitions, report_partitions
+from financial_assets.runs.stages import NIGHTLY_TAG
 
 if TYPE_CHECKING:  # MLflow takes a second to import: only runs that train load it
     from financial_assets.tracking import PromotionDecision
@@ -65,7 +67,7 @@ class _Plan:
 def _plan(context: dg.AssetExecutionContext, market: MarketResource, training: TrainingResource) -> _Plan:
     wanted = dates_by_ticker(planned_partitions(context))
     run = pd.DatetimeIndex(sorted(set().union(*wanted.values())))
-    dates = training_dates(run, training.retrain_dates(market.sessions()))
+    dates = training_dates(run, training.retrain_dates(market.sessions()), calendar_only=NIGHTLY_TAG in context.run.tags)
     if dates.empty:
         context.log.info(f"no {training.retrain_calendar} retrain date between {run[0].date()} and {run[-1].date()}")
     units = {POOLED: list(wanted)} if training.is_pooled() else {ticker: [ticker] for ticker in wanted}
@@ -200,6 +202,29 @@ def _example(frame: pd.DataFrame, result: TrainingResult) -> pd.DataFrame:
     return known[["ticker", "date", *result.features]].astype({f: "float64" for f in result.features})
 
 
+def _training_tasks(context: dg.AssetExecutionContext, lake: LakeResource, plan: "_Plan",
+                    frames: dict[str, pd.DataFrame], training: TrainingResource) -> list[TrainingTask]:
+    """Every model the run trains, as-of date by as-of date and unit by unit, with the folds stored for it."""
+    tasks = []
+    for as_of in plan.dates:
+        stored = lake.read("cv_folds", list(plan.wanted), start=as_of, end=as_of)
+        for unit, frame in frames.items():
+            folds = stored.loc[stored["ticker"].isin(plan.units[unit])] if len(stored) else stored
+            if folds.empty:
+                context.log.info(f"trained_model: [cv_folds_built] ticker={unit!r} date={as_of.date()}: no folds "
+                                 "stored for this as-of date (too few rows, see cv_folds): no model")
+                continue
+            tasks += [TrainingTask(frame, _config(training, model_type, unit), as_of, folds)
+                      for model_type in model_types_at(as_of, plan.dates, training.types(),
+                                                       training.sequence_at_every_date())]
+    return tasks
+
+
+def _unit_of(task: TrainingTask) -> str:
+    """The unit a task trains: its ticker, or POOLED."""
+    return POOLED if task.config.pooled else task.config.ticker
+
+
 @dg.asset(
     partitions_def=bar_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -223,40 +248,33 @@ def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market:
     known = lake.read("trained_model", list(plan.wanted))
     if len(known):  # the run replaces its as-of dates: their old models leave the chain
         known = known.loc[~known["date"].isin(plan.dates)].reset_index(drop=True)
+    tasks = _training_tasks(context, lake, plan, frames, training)
     written, oof, metadata, names = [], [], {}, set()
-    for as_of in plan.dates:
-        stored = lake.read("cv_folds", list(plan.wanted), start=as_of, end=as_of)
-        for unit, frame in frames.items():
-            folds = stored.loc[stored["ticker"].isin(plan.units[unit])] if len(stored) else stored
-            if folds.empty:
-                context.log.info(f"trained_model: [cv_folds_built] ticker={unit!r} date={as_of.date()}: no folds "
-                                 "stored for this as-of date (too few rows, see cv_folds): no model")
-                continue
-            results, rows = [], []
-            for model_type in model_types_at(as_of, plan.dates, training.types(), training.sequence_at_every_date()):
-                try:
-                    result = train_and_evaluate(frame, _config(training, model_type, unit), as_of,
-                                                outer=stored_splits(folds))
-                except BarDataError as error:
-                    context.log.error(f"trained_model: no model: {error}")
-                    break
-                run_id, model_uri = log_training(store, result, _example(frame, result), unit=unit, as_of=as_of,
-                                                 dagster_run_id=context.run.run_id, requirements=list(_requirements()))
-                name = _model_name(unit, training.label)
-                decision = promote(store, model_uri, name, result, chain_of(known, name), as_of,
-                                   training.min_champion_rows)
-                lake.store_artifact("trained_model", unit, as_of, f"{model_type}.pkl", pickle.dumps(result.predictor))
-                model = _model_rows(result, decision, run_id, model_uri, unit, plan.units[unit])
-                known = concat([known, model], model.columns)
-                results.append(result)
-                rows.append(model)
-                oof.append(_oof_rows(result, model))
-                names.add(name)
-                context.log.info(f"trained_model: {unit} as of {as_of.date()}: {model_type} v{decision.version} "
-                                 f"{decision.alias} ({decision.reason}), OOS AUC {result.metrics['oos_auc']:.4f}")
-            if results:
-                written.append(concat(rows, []))
-                metadata |= _model_metadata(results, written[-1])
+    outcomes = zip(tasks, train_in_order(tasks, training.training_workers()))
+    for (as_of, unit), group in groupby(outcomes, key=lambda pair: (pair[0].as_of, _unit_of(pair[0]))):
+        results, rows = [], []
+        for task, result in group:
+            if isinstance(result, str):  # the unit's data broke a rule at this date: none of its models
+                context.log.error(f"trained_model: no model: {result}")
+                break
+            model_type = task.config.model_type
+            run_id, model_uri = log_training(store, result, _example(task.frame, result), unit=unit, as_of=as_of,
+                                             dagster_run_id=context.run.run_id, requirements=list(_requirements()))
+            name = _model_name(unit, training.label)
+            decision = promote(store, model_uri, name, result, chain_of(known, name), as_of,
+                               training.min_champion_rows)
+            lake.store_artifact("trained_model", unit, as_of, f"{model_type}.pkl", pickle.dumps(result.predictor))
+            model = _model_rows(result, decision, run_id, model_uri, unit, plan.units[unit])
+            known = concat([known, model], model.columns)
+            results.append(result)
+            rows.append(model)
+            oof.append(_oof_rows(result, model))
+            names.add(name)
+            context.log.info(f"trained_model: {unit} as of {as_of.date()}: {model_type} v{decision.version} "
+                             f"{decision.alias} ({decision.reason}), OOS AUC {result.metrics['oos_auc']:.4f}")
+        if results:
+            written.append(concat(rows, []))
+            metadata |= _model_metadata(results, written[-1])
     lake.write("trained_model", concat(written, ["ticker", "date"]), plan.scope)
     lake.write("oof_predictions", concat(oof, ["ticker", "date"]), plan.scope)
     for name in sorted(names):

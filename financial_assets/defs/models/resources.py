@@ -8,8 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from financial_assets.core.calendar import retrain_sessions
-from financial_assets.models.config import MODEL_TYPES, TrainingConfig
+from financial_assets.models.config import MODEL_TYPES, SEQUENCE_MODELS, TrainingConfig
 from financial_assets.models.dataset import label_source
+from financial_assets.models.parallel import worker_count
 
 if TYPE_CHECKING:  # MLflow takes a second to import: only runs that train load it
     from financial_assets.tracking import MlflowStore
@@ -39,7 +40,9 @@ class TrainingResource(dg.ConfigurableResource):
     pooled: str  # EnvVar binds text: "true" or "false"
     retrain_calendar: str
     sequence_models_at: str
-    tuning_trials: str  # empty: each model type's default
+    tuning_trials: str  # xgboost and logistic; empty: each model type's default
+    sequence_tuning_trials: str  # lstm and transformer; empty: each model type's default (0)
+    workers: str  # processes training models side by side; empty: the machine's cores
     min_champion_rows: int  # out-of-fold rows a model needs before it can become champion
 
     def types(self) -> tuple[str, ...]:
@@ -63,6 +66,10 @@ class TrainingResource(dg.ConfigurableResource):
             raise ValueError(f"FA_SEQUENCE_MODELS_AT must be last or all, got {self.sequence_models_at!r}")
         return self.sequence_models_at == "all"
 
+    def training_workers(self) -> int:
+        """FA_TRAINING_WORKERS, checked."""
+        return worker_count(self.workers)
+
     def retrain_dates(self, sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """The retrain dates of FA_RETRAIN_CALENDAR among the calendar's sessions."""
         return retrain_sessions(sessions, self.retrain_calendar)
@@ -70,7 +77,8 @@ class TrainingResource(dg.ConfigurableResource):
     def config(self, model_type: str, ticker: str | None) -> TrainingConfig:
         """The training configuration of `model_type` for one ticker, or pooled over the frame's tickers (None)."""
         label_source(self.label)  # a clear error for an unknown FA_MODEL_LABEL
-        trials = int(self.tuning_trials) if self.tuning_trials.strip() else None
+        setting = self.sequence_tuning_trials if model_type in SEQUENCE_MODELS else self.tuning_trials
+        trials = int(setting) if setting.strip() else None
         return TrainingConfig(model_type=model_type, label=self.label, ticker=ticker, pooled=ticker is None,
                               tuning_trials=trials)
 
@@ -84,5 +92,6 @@ def resources() -> dg.Definitions:
             label=dg.EnvVar("FA_MODEL_LABEL"), model_types=dg.EnvVar("FA_MODEL_TYPES"),
             pooled=dg.EnvVar("FA_POOLED_MODEL"), retrain_calendar=dg.EnvVar("FA_RETRAIN_CALENDAR"),
             sequence_models_at=dg.EnvVar("FA_SEQUENCE_MODELS_AT"), tuning_trials=dg.EnvVar("FA_TUNING_TRIALS"),
+            sequence_tuning_trials=dg.EnvVar("FA_SEQUENCE_TUNING_TRIALS"), workers=dg.EnvVar("FA_TRAINING_WORKERS"),
             min_champion_rows=dg.EnvVar.int("FA_MIN_CHAMPION_OOS_ROWS")),
     })

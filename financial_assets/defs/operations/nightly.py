@@ -20,9 +20,9 @@ import dagster as dg
 import pandas as pd
 
 from financial_assets.core.calendar import calendar_timezone, session_bounds
-from financial_assets.defs.operations.stage_jobs import NIGHTLY_TAG, catch_up_range, stage_tags
+from financial_assets.defs.operations.stage_jobs import catch_up_range, stage_tags
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
-from financial_assets.runs.stages import STAGE_TAG
+from financial_assets.runs.stages import NIGHTLY_TAG, STAGE_TAG
 from financial_assets.settings import env
 
 #: a job of `runs.stages.stage_jobs` (`define_asset_job`'s class, which Dagster does not export)

@@ -11,10 +11,7 @@ import dagster as dg
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME
 from financial_assets.labels.compute import HORIZONS, TripleBarrierConfig
 from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, session_keys
-from financial_assets.runs.stages import STAGE_TAG
-
-#: the run tag of every nightly run: the session it brings the graph up to
-NIGHTLY_TAG = "financial_assets/nightly"
+from financial_assets.runs.stages import NIGHTLY_TAG, STAGE_TAG
 #: a label is final once its longest horizon has passed: stages holding labels rerun this many sessions back
 MATURING_SESSIONS = max(*HORIZONS, TripleBarrierConfig().horizon)
 #: assets whose rows carry labels that are null until their horizon completes
