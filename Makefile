@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## create the environment and run every asset on the embedded default data, then print a summary
+## create the environment and run every asset on the embedded default data, then print a summary.
+## Every model type is trained at yearly as-of dates (xgboost and logistic with 4 tuning trials, the torch models
+## untuned at the last as-of date only), and drift is reported at the last date: under 10 minutes on 2 cores
+## (README, "make run")
+MAKE_RUN_SETTINGS := FA_RETRAIN_CALENDAR=year_end FA_MODEL_TYPES=xgboost,logistic,lstm,transformer \
+	FA_TUNING_TRIALS=4 FA_DRIFT_CALENDAR=last
 run: $(STAMP)
-	$(BIN)/financial-assets run
+	$(MAKE_RUN_SETTINGS) $(BIN)/financial-assets run
 
 ## create the environment if needed and run the test suite
 test: $(STAMP)
@@ -26,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m financial_assets.bench
 
 ui: $(STAMP)
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/financial-assets tickers > /dev/null  # the project's dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev
 
 clean:
@@ -55,3 +61,23 @@ dvc-setup: $(DVC_VENV)/.installed
 dvc-repro: $(STAMP) dvc-setup
 	$(DVC) repro
 	$(DVC) metrics show
+
+## vectorbt and backtrader, the backtest benchmark's references, in their own environment: never the project's
+## (vectorbt pins numba and an older numpy). `make bench-backtest` creates it if needed.
+ORACLE_VENV := .venv-bench-oracles
+ORACLE_PINS := backtrader==1.9.78.123 vectorbt==1.2.0
+
+.PHONY: bench-oracles-env bench-backtest
+
+$(ORACLE_VENV)/.installed:
+	test -x $(ORACLE_VENV)/bin/python || $(PYTHON) -m venv $(ORACLE_VENV)
+	$(ORACLE_VENV)/bin/pip install --quiet --upgrade pip
+	$(ORACLE_VENV)/bin/pip install --quiet $(ORACLE_PINS)
+	touch $@
+
+## create .venv-bench-oracles with vectorbt and backtrader
+bench-oracles-env: $(ORACLE_VENV)/.installed
+
+## engine throughput vs vectorbt (warm JIT) and backtrader on the same signals, identical equity required
+bench-backtest: $(STAMP) $(ORACLE_VENV)/.installed
+	$(BIN)/python -m financial_assets.bench backtest

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -55,7 +56,9 @@ RESULT_COLUMNS = ("date", "probability", "signal", "target_weight", "target_posi
                   "exit_price", "exit_reason", "traded_shares", "traded_value", "commission", "slippage", "costs",
                   "pnl", "equity", "returns", "drawdown")
 _EXIT_REASONS = np.array(["stop_loss", "", "take_profit"], dtype=object)  # indexed by exit code + 1
-_GAP, _ORDER, _RANGE = "gap", "order", "range"  # the events inside one bar
+_GAP, _ORDER, _RANGE = 0, 1, 2  # the events inside one bar
+_LEDGER_COLUMNS = ("target_position", "position", "traded_shares", "traded_value", "commission", "slippage",
+                   "equity", "exit_code", "fill_price", "exit_price")  # what _simulate returns
 DEFAULT_CONFIG = BacktestConfig()
 
 
@@ -72,7 +75,7 @@ def run_backtest(bars: pd.DataFrame, probabilities: pd.Series, config: BacktestC
     peak = np.maximum.accumulate(np.maximum(equity, config.initial_capital))
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = equity / previous - 1.0
-    return pd.DataFrame({
+    columns = {
         "date": frame["date"].to_numpy(), "probability": probability, "signal": signal, "target_weight": weight,
         "target_position": ledger["target_position"], "position": ledger["position"],
         "fill_price": ledger["fill_price"], "exit_price": ledger["exit_price"],
@@ -80,12 +83,14 @@ def run_backtest(bars: pd.DataFrame, probabilities: pd.Series, config: BacktestC
         "traded_shares": ledger["traded_shares"], "traded_value": ledger["traded_value"],
         "commission": ledger["commission"], "slippage": ledger["slippage"], "costs": costs,
         "pnl": equity - previous + costs, "equity": equity, "returns": returns, "drawdown": equity / peak - 1.0,
-    }, columns=list(RESULT_COLUMNS))
+    }
+    # a dict already in column order: passing columns= as well would make pandas reindex it, at a cost
+    return pd.DataFrame({name: columns[name] for name in RESULT_COLUMNS})
 
 
 def buy_and_hold(bars: pd.DataFrame, config: BacktestConfig = DEFAULT_CONFIG) -> pd.DataFrame:
     """The benchmark: all equity long from the first fill to the end, same timing and costs, no stops."""
-    dates = pd.to_datetime(bars["date"])
+    dates = pd.to_datetime(bars["date"], cache=False)
     always_up = pd.Series(1.0, index=pd.DatetimeIndex(dates))
     benchmark = BacktestConfig(fill=config.fill, mode="long_flat", sizing="fixed", fraction=1.0,
                                initial_capital=config.initial_capital, commission_bps=config.commission_bps,
@@ -101,19 +106,23 @@ def _checked_bars(bars: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
         raise ValueError(f"bars lack columns {missing}")
     if bars.empty:
         raise ValueError("bars are empty")
-    frame = pd.DataFrame({"date": pd.to_datetime(bars["date"]).to_numpy()})
+    # cache=False: to_datetime's cache only pays on repeated date strings (bar dates are unique), and
+    # deciding whether to use it costs more than the rest of a backtest
+    columns = {"date": pd.to_datetime(bars["date"], cache=False).to_numpy()}
     for column in BAR_COLUMNS[1:]:
-        frame[column] = bars[column].to_numpy(dtype=np.float64)
+        columns[column] = bars[column].to_numpy(dtype=np.float64)
+    frame = pd.DataFrame(columns)
     dates = frame["date"]
     if not dates.is_monotonic_increasing or dates.duplicated().any():
         raise ValueError("bars must be sorted by strictly increasing date")
-    prices = frame[["open", "high", "low", "close"]].to_numpy()
-    bad = ~(np.isfinite(prices).all(axis=1) & (prices > 0).all(axis=1)
-            & (frame["low"] <= frame[["open", "close"]].min(axis=1))
-            & (frame["high"] >= frame[["open", "close"]].max(axis=1))).to_numpy()
+    open_, high, low, close = (columns[c] for c in ("open", "high", "low", "close"))
+    with np.errstate(invalid="ignore"):  # non-finite prices fail the first test; their comparisons do not matter
+        bad = ~(np.isfinite(open_) & np.isfinite(high) & np.isfinite(low) & np.isfinite(close)
+                & (open_ > 0) & (high > 0) & (low > 0) & (close > 0)
+                & (low <= np.minimum(open_, close)) & (high >= np.maximum(open_, close)))
     if bad.any():
         raise ValueError(f"bar on {dates[bad].iloc[0].date()} has non-positive prices or open/close outside low..high")
-    volume = frame["volume"].to_numpy()
+    volume = columns["volume"]
     bad = ~(np.isfinite(volume) & (volume > 0)) if config.impact > 0 else ~(np.isfinite(volume) & (volume >= 0))
     if bad.any():
         raise ValueError(f"bar on {dates[bad].iloc[0].date()} has volume {volume[bad][0]}: the impact cost needs "
@@ -123,18 +132,22 @@ def _checked_bars(bars: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
 
 def _aligned_probabilities(dates: pd.Series, probabilities: pd.Series) -> np.ndarray:
     """Probabilities on the bar dates; a date without one is NaN (no prediction, flat)."""
-    index = pd.DatetimeIndex(pd.to_datetime(probabilities.index))
+    index = pd.DatetimeIndex(pd.to_datetime(probabilities.index, cache=False))
     if index.has_duplicates:
         raise ValueError(f"probabilities have duplicate dates, e.g. {index[index.duplicated()][0].date()}")
     values = probabilities.to_numpy(dtype=np.float64)
     if ((values < 0) | (values > 1)).any():
         raise ValueError("probabilities must lie in [0, 1] (NaN = no prediction)")
-    stray = index.difference(pd.DatetimeIndex(dates))
+    bar_dates = pd.DatetimeIndex(dates)
+    if index.equals(bar_dates):  # already on the bar dates: nothing to reindex
+        return values.copy()
+    stray = index.difference(bar_dates)
     if len(stray):
         raise ValueError(f"probability dated {stray[0].date()} has no bar: misaligned predictions")
-    return pd.Series(values, index=index).reindex(pd.DatetimeIndex(dates)).to_numpy()
+    return pd.Series(values, index=index).reindex(bar_dates).to_numpy()
 
 
+@numba.njit(cache=True)
 def _stop_exit(side: float, entry: float, bar_open: float, high: float, low: float, levels: tuple[float, ...],
                gap_only: bool) -> tuple[float, int]:
     """Exit price and code (-1 stop-loss, +1 take-profit, 0 none) for a position of sign `side` in one bar."""
@@ -165,46 +178,58 @@ def _stop_exit(side: float, entry: float, bar_open: float, high: float, low: flo
 
 def _simulate(frame: pd.DataFrame, signal: np.ndarray, weight: np.ndarray,
               config: BacktestConfig) -> dict[str, np.ndarray]:
-    """The path-dependent part (sizing on equity, fills, stops) as one loop over bars."""
-    n = len(frame)
-    opens, highs, lows, closes, volumes = (frame[c].tolist() for c in ("open", "high", "low", "close", "volume"))
-    sig, wts = signal.tolist(), weight.tolist()
+    """The path-dependent part (sizing on equity, fills, stops) as one compiled loop over bars."""
     sl, tp = config.stop_loss, config.take_profit
-    use_stops = sl is not None or tp is not None
     # multipliers of the entry price: long stop, long take, short stop, short take (0 or inf: never)
     levels = (1.0 - sl if sl else 0.0, 1.0 + tp if tp else math.inf,
               1.0 + sl if sl else math.inf, 1.0 - tp if tp else -math.inf)
-    # what happens inside a bar, in order: a gap stop, the order, a stop anywhere in the bar
-    phases = (_GAP, _ORDER, _RANGE) if config.fill == "next_open" else (_RANGE, _ORDER)
-    at_open, compound, capital = config.fill == "next_open", config.compound, config.initial_capital
-    commission_rate, spread, impact = config.commission_bps / 1e4, config.half_spread_bps / 1e4, config.impact
-    out = {name: [0.0] * n for name in ("target_position", "position", "traded_shares", "traded_value",
-                                        "commission", "slippage", "equity", "exit_code")}
-    fill_price, exit_price, exit_code = [math.nan] * n, [math.nan] * n, out["exit_code"]
+    columns = (np.ascontiguousarray(frame[c].to_numpy(), dtype=np.float64)
+               for c in ("open", "high", "low", "close", "volume"))
+    ledger = _simulate_bars(*columns, np.ascontiguousarray(signal, dtype=np.float64),
+                            np.ascontiguousarray(weight, dtype=np.float64), config.fill == "next_open",
+                            sl is not None or tp is not None, levels, bool(config.compound),
+                            float(config.initial_capital), config.commission_bps / 1e4,
+                            config.half_spread_bps / 1e4, float(config.impact))
+    return dict(zip(_LEDGER_COLUMNS, ledger, strict=True))
+
+
+@numba.njit(cache=True)
+def _simulate_bars(opens, highs, lows, closes, volumes, sig, wts, at_open, use_stops, levels, compound, capital,
+                   commission_rate, spread, impact):
+    """The loop of `_simulate` over float64 arrays, compiled; returns the columns of _LEDGER_COLUMNS in order."""
+    n = len(opens)
+    out_target, out_position, out_traded, out_value = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    out_commission, out_slippage, out_equity, exit_code = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    fill_price, exit_price = np.full(n, math.nan), np.full(n, math.nan)
     cash, pos, held_w, entry, lock, ruined = capital, 0.0, 0.0, math.nan, 0.0, False
-    pending: tuple[float, float] | None = None  # (target shares, weight) decided at the previous close
+    # the order decided at the previous close: has_pending, its target shares and weight
+    has_pending, pending_target, pending_w = False, 0.0, 0.0
+    # what happens inside a bar, in order: a gap stop, the order, a stop anywhere in the bar (next_open);
+    # a stop anywhere in the bar (its open included), then the order (next_close)
+    n_phases = 3 if at_open else 2
 
     for j in range(n):
         o, c = opens[j], closes[j]
         traded = value = commission = slippage = 0.0
-        for phase in phases:
-            if phase is _ORDER:
-                if pending is None or (lock and pending[0] * lock > 0):  # a stopped direction stays flat
+        for k in range(n_phases):
+            phase = k if at_open else (_RANGE if k == 0 else _ORDER)
+            if phase == _ORDER:
+                if not has_pending or (lock != 0.0 and pending_target * lock > 0):  # a stopped direction stays flat
                     continue
-                target, held_w = pending
+                target, held_w = pending_target, pending_w
                 price = o if at_open else c
             else:
                 if not use_stops or pos == 0.0:
                     continue
-                price, code = _stop_exit(pos, entry, o, highs[j], lows[j], levels, phase is _GAP)
-                if not code:
+                price, code = _stop_exit(pos, entry, o, highs[j], lows[j], levels, phase == _GAP)
+                if code == 0:
                     continue
                 target, held_w, lock, exit_code[j] = 0.0, 0.0, (1.0 if pos > 0 else -1.0), code
             q = target - pos
             if q == 0.0:
                 continue
             size = abs(q)
-            slip = spread + impact * size / volumes[j] if impact else spread
+            slip = spread + impact * size / volumes[j] if impact != 0.0 else spread
             executed = price * (1.0 + slip) if q > 0 else price * (1.0 - slip)
             fee = commission_rate * size * executed
             cash -= q * executed + fee
@@ -217,18 +242,18 @@ def _simulate(frame: pd.DataFrame, signal: np.ndarray, weight: np.ndarray,
             value += size * executed
             commission += fee
             slippage += size * price * slip
-            if phase is _ORDER:
+            if phase == _ORDER:
                 fill_price[j] = executed
             else:
                 exit_price[j] = executed
         equity = cash + pos * c
-        out["equity"][j], out["position"][j] = equity, pos
-        out["traded_shares"][j], out["traded_value"][j] = traded, value
-        out["commission"][j], out["slippage"][j] = commission, slippage
+        out_equity[j], out_position[j] = equity, pos
+        out_traded[j], out_value[j] = traded, value
+        out_commission[j], out_slippage[j] = commission, slippage
 
         # the decision at this close, for the next bar
         w = wts[j]
-        if lock:
+        if lock != 0.0:
             if sig[j] == lock:
                 w = 0.0
             else:
@@ -237,9 +262,9 @@ def _simulate(frame: pd.DataFrame, signal: np.ndarray, weight: np.ndarray,
             ruined, w = True, 0.0
         if w != held_w:
             target = w * (equity if compound else capital) / c
-            pending = (target, w)
+            has_pending, pending_target, pending_w = True, target, w
         else:
-            pending, target = None, pos
-        out["target_position"][j] = target
-    out["fill_price"], out["exit_price"] = fill_price, exit_price
-    return {name: np.asarray(values, dtype=np.float64) for name, values in out.items()}
+            has_pending, target = False, pos
+        out_target[j] = target
+    return (out_target, out_position, out_traded, out_value, out_commission, out_slippage, out_equity, exit_code,
+            fill_price, exit_price)

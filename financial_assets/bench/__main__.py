@@ -1,4 +1,5 @@
-"""`python -m financial_assets.bench [history nightly features training serving]`: print BENCH lines."""
+"""`python -m financial_assets.bench [history nightly features training serving backtest nightly_universe drift]`:
+print BENCH lines."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import psutil
 
 from financial_assets.settings import apply_env_defaults
 
-WHICH = ("history", "nightly", "features", "training", "serving")
+WHICH = ("history", "nightly", "features", "training", "serving", "backtest", "nightly_universe", "drift")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,11 +28,13 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.pop(name, None)
     apply_env_defaults()
     print(f"# data in {os.environ['FA_DATA_DIR']}, {psutil.cpu_count()} cores", flush=True)
-    from financial_assets.bench import history, models, throughput
+    from financial_assets.bench import backtest, history, models, operations, throughput
 
     runs = {"history": lambda: history.bench_history(args.sample_sessions), "nightly": history.bench_nightly,
             "features": lambda: throughput.bench_features(args.feature_tickers, args.feature_bars),
-            "training": models.bench_training, "serving": models.bench_serving}
+            "training": models.bench_training, "serving": models.bench_serving,
+            "backtest": backtest.bench_backtest, "nightly_universe": operations.bench_nightly_universe,
+            "drift": operations.bench_drift_check}
     for name in args.which:
         runs[name]()
 

@@ -25,7 +25,7 @@ PREDICTION_COLUMN = "predicted_proba"
 NEAR_CONSTANT = 1e-9
 
 
-def _settle_near_constant(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str]) -> None:
+def settle_near_constant(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str]) -> None:
     """Set columns that are constant up to floating-point noise to one value, in both frames (in place)."""
     for column in columns:
         values = pd.concat([reference[column], current[column]]).dropna()
@@ -71,7 +71,7 @@ def build_drift_report(
         cur[PREDICTION_COLUMN] = _aligned(current_predictions, cur, "current", ticker, when)
         monitored.append(PREDICTION_COLUMN)
 
-    _settle_near_constant(ref, cur, monitored)
+    settle_near_constant(ref, cur, monitored)
     calibrated = config.stattest_threshold is None
     thresholds = {c: _threshold(ref[c], cur[c], config, c, ticker, when) for c in monitored}
     metrics: list = [DataDriftPreset(
