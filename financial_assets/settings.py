@@ -87,7 +87,8 @@ DEFAULTS: dict[str, str] = {
     # sessions of features, ending at the partition's date, that a drift report compares with the champion's reference
     "FA_DRIFT_WINDOW": "20",
     # dates a multi-date run reports drift at, besides its last date: weekly | month_end | quarter_end | year_end
-    # (the last session of each period), or last (its last date only); a run over one date always reports it. A report costs 4-6 s
+    # (the last session of each period), or last (its last date only); a run over one date always reports it.
+    # A report costs 4-6 s
     "FA_DRIFT_CALENDAR": "month_end",
     # matured labels of the champion's own predictions its realized AUC is measured over
     "FA_DRIFT_PERFORMANCE_WINDOW": "120",

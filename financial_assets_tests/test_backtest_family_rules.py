@@ -137,7 +137,8 @@ def test_the_summary_line_puts_the_strategy_beside_buy_and_hold_with_its_dsr_and
                     "Sharpe 0.01 over 149 configurations), max drawdown -8.1% vs buy & hold +10.52%, Sharpe 0.80, max "
                     "drawdown -15.0%; PBO 0.56 over 10 configurations")
     # a model that never passed the threshold has no Sharpe ratio to show
-    idle = {**row, "total_return": 0.0, "sharpe": np.nan, "deflated_sharpe": np.nan, "max_drawdown": 0.0, "exposure": 0.0}
+    idle = {**row, "total_return": 0.0, "sharpe": np.nan, "deflated_sharpe": np.nan, "max_drawdown": 0.0,
+            "exposure": 0.0}
     (line,) = summary_lines(pd.DataFrame([idle]))
     assert "strategy never in the market (no probability passed the threshold) vs buy & hold +10.52%" in line
     assert "nan" not in line

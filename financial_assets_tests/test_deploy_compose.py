@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import tomllib
 import urllib.parse
 from pathlib import Path
@@ -22,7 +23,8 @@ import pytest
 import yaml
 
 from financial_assets.settings import DEFAULTS
-from financial_assets_tests.fixtures.deploy.services import DEPLOY, ROOT, compose, compose_environment, interpolate
+from financial_assets_tests.fixtures.deploy.services import (DEPLOY, ROOT, compose, compose_environment, env_example,
+                                                     interpolate)
 
 SCHEMA = Path(__file__).parent / "fixtures" / "deploy" / "compose-spec.json"
 DAGSTER_SERVICES = ("user_code", "webserver", "daemon")
@@ -116,7 +118,8 @@ def test_the_webserver_and_daemon_load_the_deployment_workspace_from_dagster_hom
         service = spec["services"][name]
         assert service["working_dir"] == home and _flag(service["command"], "-w") == "workspace.yaml"
         assert {"postgres", "user_code"} <= set(service["depends_on"])
-    assert _flag(spec["services"]["webserver"]["command"], "-p") == spec["services"]["webserver"]["ports"][0].split(":")[1]
+    published = spec["services"]["webserver"]["ports"][0].split(":")[-1]
+    assert _flag(spec["services"]["webserver"]["command"], "-p") == published
     assert spec["services"]["daemon"]["command"][:2] == ["dagster-daemon", "run"]
 
 
@@ -160,7 +163,7 @@ def test_the_mlflow_server_is_the_one_the_dagster_services_are_told_about(spec, 
     command = server["command"]
     assert command[:2] == ["mlflow", "server"] and "--serve-artifacts" in command
     port = _flag(command, "--port")
-    assert server["ports"] == [f"{port}:{port}"]
+    assert server["ports"] == [f"127.0.0.1:{port}:{port}"]
     # the models family's tracking resource reads the server from the variable its EnvVar names (MLflow's
     # own clients from MLFLOW_TRACKING_URI): every Dagster service and every run container get both
     from financial_assets.definitions import defs
@@ -244,8 +247,45 @@ def test_the_image_build_context_keeps_exactly_what_the_dockerfile_copies():
             assert source.rstrip("/") in kept, f"{source} is copied but excluded from the build context"
 
 
-def test_compose_variables_have_development_defaults():
+def test_secrets_come_from_the_git_ignored_env_file_whose_example_is_committed():
     text = (ROOT / "docker-compose.yml").read_text()
-    variables = re.findall(r"\$\{[^}]*\}", text)
-    assert variables and all(":-" in v for v in variables), variables  # `docker compose up` works unconfigured
-    assert interpolate("${DAGSTER_POSTGRES_PASSWORD:-dagster}", {"DAGSTER_POSTGRES_PASSWORD": "s3cret"}) == "s3cret"
+    variables = re.findall(r"\$\{(\w+)(:?[-?])?([^}]*)\}", text)
+    required = {name for name, kind, _ in variables if kind.endswith("?")}
+    # every password is required from the environment (.env): no default password sits in the repository
+    assert {"DAGSTER_POSTGRES_PASSWORD", "MLFLOW_POSTGRES_PASSWORD"} <= required
+    assert all(kind.endswith("?") for name, kind, _ in variables if "PASSWORD" in name)
+    raw = {f"{service}.{key}": str(value) for service, body in compose()["services"].items()
+           for key, value in (body.get("environment") or {}).items()}
+    secrets = {k: v for k, v in raw.items() if "PASSWORD" in k or "postgresql" in v}
+    assert secrets and all(re.fullmatch(r".*\$\{\w+_PASSWORD:\?[^}]*\}.*", v) for v in secrets.values()), secrets
+    # the example names every required variable (and the Slack webhook's sink), and .env itself is ignored by git
+    assert required | {"FA_ALERT_SINKS"} <= set(env_example())
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT)
+    assert ignored.returncode == 0, ".env must be git-ignored"
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", ".env.example"], cwd=ROOT, capture_output=True)
+    assert tracked.returncode == 0, ".env.example must be committed"
+    with pytest.raises(KeyError, match="DAGSTER_POSTGRES_PASSWORD is required"):
+        interpolate("${DAGSTER_POSTGRES_PASSWORD:?set it in .env}", {})
+    assert interpolate("${DAGSTER_POSTGRES_PASSWORD:?set it}", {"DAGSTER_POSTGRES_PASSWORD": "s3cret"}) == "s3cret"
+
+
+def test_only_the_ui_and_mlflow_publish_ports_and_only_on_the_hosts_loopback(spec):
+    published = {name: service.get("ports", []) for name, service in spec["services"].items() if service.get("ports")}
+    assert set(published) == {"webserver", "mlflow"}, published
+    for name, ports in published.items():
+        assert all(str(p).startswith("127.0.0.1:") for p in ports), (name, ports)
+    # inside the compose network the servers listen on every interface of their container, which is private
+    assert _flag(spec["services"]["user_code"]["command"], "-h") == "0.0.0.0"
+    assert "ports" not in spec["services"]["postgres"] and "ports" not in spec["services"]["user_code"]
+
+
+def test_the_local_ui_binds_loopback():
+    import dagster_webserver.cli
+    from dagster._cli.dev import dev_command
+
+    make_ui = re.search(r"^ui:.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.M | re.S).group(0)
+    # `make ui` leaves dagster dev's host unset, so the webserver it starts takes its own default: loopback
+    assert "dagster dev" in make_ui and "-h " not in make_ui and "--host" not in make_ui
+    (dev_host,) = [p.default for p in dev_command.params if p.name == "host"]
+    (webserver_host,) = [p.default for p in dagster_webserver.cli.dagster_webserver.params if p.name == "host"]
+    assert not isinstance(dev_host, str) and webserver_host == "127.0.0.1"

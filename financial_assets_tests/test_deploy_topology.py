@@ -58,6 +58,13 @@ LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $pa
 RUN = """query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status tags { key value } } } }"""
 ADD_TICKER = """mutation($repo: RepositorySelector!, $key: String!) { addDynamicPartition(repositorySelector: $repo,
   partitionsDefName: "tickers", partitionKey: $key) { __typename ... on Error { message } } }"""
+SENSOR = """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) { __typename
+  ... on Sensor { sensorState { status ticks(limit: 20) { status } } } } }"""
+SCHEDULE = """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) { __typename
+  ... on Schedule { cronSchedule executionTimezone scheduleState { status } } } }"""
+#: the operations family's sensors, running by default: the daemon evaluates them on this deployment
+DAEMON_SENSORS = ("drift_retrain_sensor", "run_failure_alert_sensor", "retrain_outcome_sensor", "nightly_stage_sensor",
+                  "stale_tickers_sensor")
 JOBS_OF = """query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) { ... on AssetNode { jobNames } } }"""
 
 
@@ -265,6 +272,24 @@ def test_a_partition_launched_through_the_webserver_runs_on_postgres_and_mlflow_
     row = ParquetLake(data / "lake").read("trained_model", [MODEL_TICKER]).set_index("date").loc[AS_OF]
     assert (row["mlflow_run_id"], int(row["model_version"]), row["alias"]) == (mlflow_run_id, 1, "champion")
     assert not (data / "mlflow").exists()
+
+    # the daemon evaluates the drift, alert and nightly sensors of this code location; the nightly schedule
+    # is listed in the exchange's time zone (off until a person turns it on)
+    repository = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
+    for name in DAEMON_SENSORS:
+        selector = {**repository, "sensorName": name}
+        assert services.wait_for(f"a tick of {name}", lambda selector=selector: _ticks(base, selector),
+                                 timeout_s=120, interval_s=2), name
+    schedule = graphql(base, SCHEDULE, {"selector": {**repository, "scheduleName": "nightly_schedule"}})
+    schedule = schedule["scheduleOrError"]
+    assert (schedule["executionTimezone"], schedule["scheduleState"]["status"]) == ("America/New_York", "STOPPED")
+
+
+def _ticks(base: str, selector: dict) -> list[str] | None:
+    """The statuses of a running sensor's ticks, once it has any."""
+    state = graphql(base, SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
+    assert state["status"] == "RUNNING", (selector, state)
+    return [t["status"] for t in state["ticks"]] or None
 
 
 def _succeeded(base: str, services: Services, run_ids: list[str]) -> None:

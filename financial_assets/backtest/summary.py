@@ -17,7 +17,8 @@ def summary_lines(metrics: pd.DataFrame) -> list[str]:
     for row in history.groupby("ticker").tail(1).itertuples():
         # a strategy that never held a position has no Sharpe ratio (its returns have no variance)
         strategy = (f"strategy {row.total_return:+.2%}, Sharpe {row.sharpe:.2f} (deflated Sharpe "
-                    f"{row.deflated_sharpe:.2f} over {row.n_trials} configurations), max drawdown {row.max_drawdown:.1%}"
+                    f"{row.deflated_sharpe:.2f} over {row.n_trials} configurations), max drawdown "
+                    f"{row.max_drawdown:.1%}"
                     if row.exposure > 0 else "strategy never in the market (no probability passed the threshold)")
         lines.append(f"{row.ticker}: out of sample {row.first_date:%Y-%m-%d} .. {row.last_date:%Y-%m-%d} "
                      f"({row.n_bars:.0f} bars): {strategy} vs buy & hold {row.bh_total_return:+.2%}, Sharpe "

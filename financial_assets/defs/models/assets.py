@@ -67,7 +67,8 @@ class _Plan:
 def _plan(context: dg.AssetExecutionContext, market: MarketResource, training: TrainingResource) -> _Plan:
     wanted = dates_by_ticker(planned_partitions(context))
     run = pd.DatetimeIndex(sorted(set().union(*wanted.values())))
-    dates = training_dates(run, training.retrain_dates(market.sessions()), calendar_only=NIGHTLY_TAG in context.run.tags)
+    dates = training_dates(run, training.retrain_dates(market.sessions()),
+                           calendar_only=NIGHTLY_TAG in context.run.tags)
     if dates.empty:
         context.log.info(f"no {training.retrain_calendar} retrain date between {run[0].date()} and {run[-1].date()}")
     units = {POOLED: list(wanted)} if training.is_pooled() else {ticker: [ticker] for ticker in wanted}
