@@ -36,10 +36,11 @@ class TrainingTask:
 
 
 def train_task(task: TrainingTask) -> TrainingResult | str:
-    """The trained model, or the message of the rule its data broke (a message pickles, a BarDataError may not)."""
+    """The trained model, or why its data cannot give one: a rule it broke (BarDataError) or too few rows for the
+    folds (ValueError, e.g. purging leaves an inner fold empty). A message pickles; a BarDataError may not."""
     try:
         return train_and_evaluate(task.frame, task.config, task.as_of, outer=stored_splits(task.folds))
-    except BarDataError as error:
+    except (BarDataError, ValueError) as error:
         return str(error)
 
 
@@ -52,16 +53,18 @@ def worker_count(setting: str) -> int:
     return int(setting)
 
 
-def train_in_order(tasks: Sequence[TrainingTask], workers: int) -> Iterator[TrainingResult | str]:
-    """`train_task` of every task, in task order; in `workers` spawned processes when there are enough tasks."""
+def train_in_order(tasks: Sequence[TrainingTask],
+                   workers: int) -> Iterator[tuple[TrainingTask, TrainingResult | str]]:
+    """Each task with its `train_task` outcome, in task order; in `workers` spawned processes when there are enough
+    tasks. Consume it to the end (or close it): the pool shuts down when the iteration finishes."""
     if workers <= 1 or len(tasks) < MIN_PARALLEL_TASKS:
-        yield from map(train_task, tasks)
+        yield from ((task, train_task(task)) for task in tasks)
         return
     # spawn, not fork: the caller has torch, xgboost and Dagster's threads loaded
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
     try:
         futures = [pool.submit(train_task, task) for task in tasks]
-        for future in futures:
-            yield future.result()
+        for task, future in zip(tasks, futures):
+            yield task, future.result()
     finally:
         pool.shutdown(cancel_futures=True)

@@ -251,12 +251,13 @@ def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market:
         known = known.loc[~known["date"].isin(plan.dates)].reset_index(drop=True)
     tasks = _training_tasks(context, lake, plan, frames, training)
     written, oof, metadata, names = [], [], {}, set()
-    outcomes = zip(tasks, train_in_order(tasks, training.training_workers()))
+    outcomes = train_in_order(tasks, training.training_workers())
     for (as_of, unit), group in groupby(outcomes, key=lambda pair: (pair[0].as_of, _unit_of(pair[0]))):
         results, rows = [], []
         for task, result in group:
-            if isinstance(result, str):  # the unit's data broke a rule at this date: none of its models
-                context.log.error(f"trained_model: no model: {result}")
+            if isinstance(result, str):  # the unit's data cannot give a model at this date: none of its models
+                context.log.error(f"trained_model: [trainable_rows] ticker={unit!r} date={as_of.date()} "
+                                  f"model={task.config.model_type}: no model: {result}")
                 break
             model_type = task.config.model_type
             run_id, model_uri = log_training(store, result, _example(task.frame, result), unit=unit, as_of=as_of,
