@@ -49,11 +49,14 @@ def test_the_chart_serves_the_same_code_location_with_the_same_settings_as_compo
                                                                 deployment["port"])
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "financial_assets.definitions"]
     assert deployment["includeConfigInLaunchedRuns"] == {"enabled": True}  # run pods get the env and the lake
-    env = {e["name"]: e["value"] for e in deployment["env"]}
+    env = {e["name"]: e.get("value") for e in deployment["env"]}
     compose = compose_environment("user_code")
     shared = {k for k in compose if k.startswith("FA_") or k == "DAGSTER_EVENT_BATCH_SIZE"}
     assert shared <= set(env), sorted(shared - set(env))
-    assert {k: env[k] for k in shared} == {k: compose[k] for k in shared}
+    # what compose takes from .env (the secrets) the chart takes from a Kubernetes secret, never a literal
+    secret = {e["name"] for e in deployment["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert "FA_ALERT_SINKS" in secret and all(env[k] is None for k in secret)
+    assert {k: env[k] for k in shared - secret} == {k: compose[k] for k in shared - secret}
     (mount,) = deployment["volumeMounts"]
     assert mount["mountPath"] == env["FA_DATA_DIR"] and deployment["volumes"][0]["name"] == mount["name"]
 
