@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
 import dagster as dg
+import pytest
 
 from financial_assets.runs.runner import StageRun, launch, register_tickers
+from financial_assets.settings import DEFAULTS
 
 TICKER_JOB = "bars_features_labels_job"
 SQL_JOB = "sql_models_job"
@@ -36,3 +42,13 @@ def partition_metadata(instance: dg.DagsterInstance, asset: str, partition: str)
 def check_results(run: StageRun) -> dict[str, tuple[bool, str]]:
     """check name -> (passed, severity) for the checks evaluated in the run."""
     return {name.split(":", 1)[1]: outcome for name, outcome in run.checks.items()}
+
+
+@contextlib.contextmanager
+def module_settings(data_dir: Path, settings: Mapping[str, str]) -> Iterator[pytest.MonkeyPatch]:
+    """Every FA_* setting at its default, then `settings` and FA_DATA_DIR, for a module-scoped fixture (the autouse
+    reset is per test); restored afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**DEFAULTS, **settings, "FA_DATA_DIR": str(data_dir)}.items():
+            patch.setenv(name, value)
+        yield patch

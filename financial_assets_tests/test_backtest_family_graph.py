@@ -8,10 +8,9 @@ import pytest
 
 from financial_assets.definitions import defs
 from financial_assets.runs.runner import run_range
-from financial_assets.settings import DEFAULTS
 from financial_assets.storage.lake import ParquetLake
 from financial_assets.tracking import mlflow_uris
-from financial_assets_tests.dagster_helpers import check_results, materialized
+from financial_assets_tests.dagster_helpers import check_results, materialized, module_settings
 
 START, END = "2011-01-03", "2012-06-29"
 #: one model, as of 2011-12-30, predicts 2012: the smallest graph that trades
@@ -22,9 +21,7 @@ SETTINGS = {"FA_SOURCE": "synthetic", "FA_SYNTHETIC_TICKERS": "1", "FA_RETRAIN_C
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("backtest_family") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**DEFAULTS, **SETTINGS, "FA_DATA_DIR": str(data_dir)}.items():
-            patch.setenv(name, value)
+    with module_settings(data_dir, SETTINGS) as patch:
         instance = dg.DagsterInstance.ephemeral()
         summary = run_range(defs, instance, ["SYN000"], START, END)
         yield instance, summary, ParquetLake(data_dir / "lake"), mlflow_uris(data_dir)

@@ -24,9 +24,9 @@ from financial_assets.defs.resources import LakeResource
 from financial_assets.runs.internals import launch_in_process
 from financial_assets.runs.runner import run_range
 from financial_assets.runs.stages import plan_stages
-from financial_assets.settings import DEFAULTS
 from financial_assets.storage.lake import ParquetLake
-from financial_assets_tests.dagster_helpers import SQL_JOB, TICKER_JOB, check_results, partition_metadata, run_stage
+from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, module_settings,
+                                                    partition_metadata, run_stage)
 
 MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("drift_report") in s.asset_keys)
 TICKERS, TICKER = ["SYN000", "SYN001"], "SYN001"
@@ -37,9 +37,7 @@ SETTINGS = {"FA_SOURCE": "synthetic", "FA_SYNTHETIC_TICKERS": "2", "FA_TUNING_TR
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("drift_family") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**DEFAULTS, **SETTINGS, "FA_DATA_DIR": str(data_dir)}.items():
-            patch.setenv(name, value)
+    with module_settings(data_dir, SETTINGS) as patch:
         instance = dg.DagsterInstance.ephemeral()  # in memory: an on-disk SQLite event log costs 17 ms an event
         assert run_range(defs, instance, TICKERS, START, DAY, jobs={TICKER_JOB, SQL_JOB}).success
         trained = run_stage(MODELS_JOB, f"{AS_OF}|{TICKER}", f"{AS_OF}|{TICKER}", instance,

@@ -17,13 +17,12 @@ from financial_assets.definitions import defs
 from financial_assets.models.champions import CHAMPION, chain_of, prior_champion
 from financial_assets.runs.runner import StageRun, run_range
 from financial_assets.runs.stages import plan_stages
-from financial_assets.settings import DEFAULTS
 from financial_assets.sources import make_source
 from financial_assets.storage.artifacts import ArtifactStore
 from financial_assets.storage.lake import ParquetLake
 from financial_assets.tracking import MlflowStore, mlflow_uris
 from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
-                                                    partition_metadata, run_stage)
+                                                    module_settings, partition_metadata, run_stage)
 
 #: the stage holding the models (families downstream of it land there too: only the models run here)
 MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("trained_model") in s.asset_keys)
@@ -65,9 +64,7 @@ class Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("models_family") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**DEFAULTS, **SETTINGS, "FA_DATA_DIR": str(data_dir)}.items():
-            patch.setenv(name, value)
+    with module_settings(data_dir, SETTINGS) as patch:
         instance = dg.DagsterInstance.ephemeral()
         models = _build(instance, END)
         single = run_stage(MODELS_JOB, f"{SINGLE_DATE}|SYN000", f"{SINGLE_DATE}|SYN000", instance,

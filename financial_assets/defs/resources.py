@@ -63,6 +63,11 @@ class LakeResource(dg.ConfigurableResource):
         """Rows of `asset` with start <= date <= end, sorted by ticker and date."""
         return self.parquet.read(asset, tickers, start=start, end=end, columns=columns)
 
+    def read_span(self, asset: str, wanted: Mapping[str, pd.DatetimeIndex]) -> pd.DataFrame:
+        """Rows of `asset` for a run's {ticker: dates}: its tickers, from its first date to its last."""
+        return self.read(asset, list(wanted), start=min(d[0] for d in wanted.values()),
+                         end=max(d[-1] for d in wanted.values()))
+
     def write(self, asset: str, frame: pd.DataFrame, scope: Mapping[str | None, Collection[object]]) -> None:
         """Replace exactly the partitions in `scope` ({ticker or None: dates}) of `asset` with `frame`."""
         self.parquet.write(asset, frame, scope)

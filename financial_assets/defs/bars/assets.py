@@ -162,8 +162,7 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
 def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource):
     wanted = dates_by_ticker(planned_partitions(context))
     sessions = market.sessions()
-    rejected = lake.read(SOURCE_REJECTIONS_ASSET, list(wanted), start=min(d[0] for d in wanted.values()),
-                         end=max(d[-1] for d in wanted.values()))
+    rejected = lake.read_span(SOURCE_REJECTIONS_ASSET, wanted)
     unreadable = set(rejected.loc[rejected["rule"].isin(FILE_RULES), "ticker"]) if len(rejected) else set()
     validated, quarantined, warmups, raw_rows = [], [rejected], [], {}
     for ticker, dates in wanted.items():

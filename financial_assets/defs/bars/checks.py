@@ -72,8 +72,7 @@ def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResour
         else raw_failures.iloc[:0]
     table = _failure_table(raw, raw_failures) if len(raw_failures) else pd.DataFrame()
     _, held = tickers_going_on(lake, market, wanted)
-    quarantine = lake.read("quarantined_bars", list(wanted), start=min(d[0] for d in wanted.values()),
-                           end=max(d[-1] for d in wanted.values()))
+    quarantine = lake.read_span("quarantined_bars", wanted)
     files = quarantine.loc[quarantine["rule"].isin(FILE_RULES)] if len(quarantine) else quarantine
     per_ticker = table.groupby(["ticker", "rule"]).size().rename("bars").reset_index() if len(table) else table
     serious = bool(held) or len(stored_failures) > 0

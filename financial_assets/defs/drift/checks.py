@@ -50,8 +50,7 @@ def drift_errors(evaluation: dg.AssetCheckEvaluation) -> list[DriftError]:
 def _run_reports(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> pd.DataFrame:
     """drift_report rows of the run's partitions (a multi-date run has them at its report dates only)."""
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
-    rows = lake.read("drift_report", list(wanted), start=min(d[0] for d in wanted.values()),
-                     end=max(d[-1] for d in wanted.values()))
+    rows = lake.read_span("drift_report", wanted)
     if rows.empty:
         return rows
     keys = pd.MultiIndex.from_tuples([(t, d) for t, dates in wanted.items() for d in dates])

@@ -20,8 +20,7 @@ from financial_assets.features.compute import computable
 def features_complete(context: dg.AssetCheckExecutionContext, lake: LakeResource,
                       market: MarketResource) -> dg.AssetCheckResult:
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
-    frame = lake.read("features", list(wanted), start=min(d[0] for d in wanted.values()),
-                      end=max(d[-1] for d in wanted.values()))
+    frame = lake.read_span("features", wanted)
     names = [n for n in computable(resolve_feature_names(market.feature_names())) if n in frame.columns]
     never = pd.DataFrame([{"ticker": t, "feature": n, "rows": len(rows)}
                           for t, rows in frame.groupby("ticker") for n in names

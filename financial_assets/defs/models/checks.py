@@ -17,8 +17,7 @@ LEAKAGE_AUC = 0.56
 def _run_rows(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset: str) -> pd.DataFrame:
     """Rows of `asset` stored for the run's partitions."""
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
-    rows = lake.read(asset, list(wanted), start=min(d[0] for d in wanted.values()),
-                     end=max(d[-1] for d in wanted.values()))
+    rows = lake.read_span(asset, wanted)
     if rows.empty:
         return rows
     keys = pd.MultiIndex.from_tuples([(t, d) for t, dates in wanted.items() for d in dates])
