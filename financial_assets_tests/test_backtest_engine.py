@@ -190,6 +190,13 @@ def test_a_model_at_chance_holds_nothing(random_walk, mode, base):
     assert performance_metrics(run_backtest(bars, probs(bars, scatter.tolist()), base, config))["exposure"] < 0.03
 
 
+def test_a_probability_equal_to_its_base_rate_up_to_rounding_holds_nothing_even_at_threshold_zero(random_walk):
+    bars, _ = random_walk
+    p = np.full(len(bars), 0.1 + 0.2)  # 0.30000000000000004
+    r = run_backtest(bars, probs(bars, p.tolist()), 0.3, BacktestConfig(mode="long_short", threshold=0.0))
+    assert (r["position"] == 0).all()
+
+
 def test_a_model_with_an_edge_trades_both_sides_of_a_base_rate_above_one_half(random_walk):
     bars, _ = random_walk
     rng = np.random.default_rng(4)
@@ -276,6 +283,22 @@ def test_a_reversal_from_short_to_long_is_paid_from_the_short_proceeds():
     # covering costs 110,000 and the 90,000 left buy 818.18 shares, not 1,000
     assert r["position"].iloc[1] == -1000 and r["cash"].iloc[1] == 200_000
     assert r["position"].iloc[2] == pytest.approx(90_000 / 110, rel=1e-12) and r["cash"].iloc[2] == 0
+
+
+def test_at_the_defaults_borrowing_would_leave_cash_negative_and_the_cash_rule_never_does():
+    from financial_assets_tests.synthetic_bars import random_bars
+
+    borrowed, constrained = [], []
+    for seed in range(20):
+        bars = random_bars(1250, seed)
+        noise = np.random.default_rng(seed).normal(0, 0.04, len(bars))
+        p = pd.Series(np.clip(0.53 + noise, 0, 1), index=pd.DatetimeIndex(bars["date"]))
+        lent = run_backtest(bars, p, 0.53, BacktestConfig(borrow=True))
+        borrowed.append(((lent["cash"] < 0).mean(), (lent["cash"] / lent["equity"]).min()))
+        constrained.append(run_backtest(bars, p, 0.53)["cash"].min())
+    share, low = np.array(borrowed).T
+    assert 0.16 <= share.min() and share.max() <= 0.23 and low.min() < -0.06  # the README's numbers
+    assert min(constrained) >= 0
 
 
 @settings(max_examples=60, deadline=None)

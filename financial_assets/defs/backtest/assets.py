@@ -61,12 +61,12 @@ _EARLIER = dg.AllPartitionMapping()
 Period = tuple[str, pd.Timestamp, pd.Timestamp, pd.Series]
 
 
-def _configurations(lake: LakeResource, ticker: str, name: str, as_of: pd.Timestamp, trained: pd.DataFrame,
-                    bars: pd.DataFrame, settings: list[BacktestConfig], max_blocks: int) -> dict[str, object]:
-    """PBO over the models of `name` trained at `as_of` x the threshold settings, on their OOF returns, and each such
-    configuration's Sharpe ratio (`sharpes`, for the deflated Sharpe ratio's V[SR])."""
+def _configurations(oof: pd.DataFrame, name: str, as_of: pd.Timestamp, trained: pd.DataFrame, bars: pd.DataFrame,
+                    settings: list[BacktestConfig], max_blocks: int) -> dict[str, object]:
+    """PBO over the models of `name` trained at `as_of` x the threshold settings, on their OOF returns (`oof`: the
+    ticker's out-of-fold rows), and each such configuration's Sharpe ratio (`sharpes`, for the DSR's V[SR])."""
     models = trained.loc[(trained["date"] == as_of) & (trained["registered_model"] == name)]
-    oof = lake.read("oof_predictions", [ticker], start=as_of, end=as_of)
+    oof = oof.loc[oof["date"] == as_of] if len(oof) else oof
     sources = oof_sources(oof, models) if len(oof) else {}
     if not sources:
         return {"pbo": math.nan, "pbo_configurations": 0, "pbo_bars": 0, "sharpes": np.zeros(0)}
@@ -103,12 +103,12 @@ def _ticker_backtest(lake: LakeResource, ticker: str, dates: pd.DatetimeIndex, b
     ledger.loc[since, "exposure"] = np.cumsum(in_market) / np.arange(1, in_market.size + 1)
     benchmark = benchmark_ledger(bars, first, config)
     models = trained.drop_duplicates(MODEL_KEY).set_index(MODEL_KEY)
+    oof = lake.read("oof_predictions", [ticker], start=served["model_as_of"].min(), end=served["model_as_of"].max())
     tried: dict[tuple[str, pd.Timestamp], dict[str, object]] = {}  # by registered model and as-of date
 
     def configurations(name: str, as_of: pd.Timestamp) -> dict[str, object]:
         if (name, as_of) not in tried:
-            tried[name, as_of] = _configurations(lake, ticker, name, as_of, trained, bars, settings,
-                                                 strategy.max_blocks())
+            tried[name, as_of] = _configurations(oof, name, as_of, trained, bars, settings, strategy.max_blocks())
         return tried[name, as_of]
 
     metrics = []

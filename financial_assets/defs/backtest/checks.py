@@ -59,11 +59,6 @@ def _alarms(row: pd.Series) -> list[str]:
     return found
 
 
-def _unreliable(row: pd.Series) -> str:
-    """Why PSR and DSR are not shown as evidence."""
-    return f"unreliable: in the market {row['exposure']:.1%} of bars, {row['trades']:.0f} trades"
-
-
 def _evidence_only(table: pd.DataFrame, reliable: pd.Series) -> pd.DataFrame:
     """`table` with its deflated Sharpe replaced by "unreliable" where it is no evidence."""
     shown = table.astype({"deflated_sharpe": object})
@@ -75,7 +70,8 @@ def _statistics_line(row: pd.Series) -> str:
     if pd.isna(row["model_version"]):
         return "no champion: no position, no statistics"
     evidence = (f"PSR {row['psr']:.3f} · deflated Sharpe {row['deflated_sharpe']:.3f}" if row["sharpe_reliable"]
-                else f"PSR and deflated Sharpe {_unreliable(row)}")
+                else f"PSR and deflated Sharpe unreliable: in the market {row['exposure']:.1%} of bars, "
+                f"{row['trades']:.0f} trades")
     return (f"{evidence} ({row['n_trials']} configurations tried, V[SR] {row['trial_sharpe_variance']:.3g} across "
             f"{row['trial_configurations']} measured) · PBO {row['pbo']:.3f} ({row['pbo_configurations']} "
             f"configurations x {row['pbo_bars']} out-of-fold bars of the models as of {row['model_as_of']:%Y-%m-%d})")
