@@ -212,6 +212,31 @@ def test_a_model_with_an_edge_trades_both_sides_of_a_base_rate_above_one_half(ra
     assert (both["position"] < 0).any() and (both["position"] > 0).any()
 
 
+def test_the_bayes_probabilities_of_a_planted_edge_trade_both_sides_and_pay():
+    # AR(1) close-to-close returns with drift (phi 0.1, sd 1%): P(next return > 0) = Phi((mu + phi (r - mu)) / sd) is
+    # the Bayes probability, its mean the base rate (about 0.52)
+    from scipy import stats
+
+    sharpe, exposure = [], []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        r, mu, noise = np.zeros(1250), 0.0004, rng.normal(0, 0.01, 1250)
+        for t in range(1, 1250):
+            r[t] = mu + 0.1 * (r[t - 1] - mu) + noise[t]
+        close = 100 * np.exp(np.cumsum(r))
+        bars = make_bars(np.concatenate(([100.0], close[:-1])).tolist(), close.tolist(),
+                         (np.maximum(np.concatenate(([100.0], close[:-1])), close) * 1.002).tolist(),
+                         (np.minimum(np.concatenate(([100.0], close[:-1])), close) * 0.998).tolist())
+        p = stats.norm.cdf((mu + 0.1 * (r - mu)) / 0.01)
+        ledger = run_backtest(bars, probs(bars, p.tolist()), float(p.mean()), BacktestConfig(mode="long_short"))
+        m = performance_metrics(ledger)
+        sharpe.append(m["sharpe"])
+        exposure.append(m["exposure"])
+        assert {-1.0, 0.0, 1.0} <= set(ledger["signal"])
+    assert all(0.05 < e < 0.95 for e in exposure)
+    assert np.mean(sharpe) > 0.4 and sum(s > 0 for s in sharpe) >= 5  # after costs
+
+
 def test_the_base_rate_may_change_from_bar_to_bar_as_models_are_retrained():
     bars = make_bars(opens=[100] * 4, closes=[100] * 4)
     base = pd.Series([0.45, 0.45, 0.6, 0.6], index=pd.DatetimeIndex(bars["date"]))

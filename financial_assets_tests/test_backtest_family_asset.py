@@ -233,9 +233,13 @@ def test_a_ticker_without_a_champion_holds_no_position_and_says_so(lake_runs, in
     from financial_assets.backtest.summary import summary_lines
 
     lake, _ = lake_runs
-    shadow_only = lake.read("predictions", ["AAA"]).assign(  # no champion: rows without its model and probability
-        model_type=pd.NA, model_version=pd.NA, model_as_of=pd.NaT, probability=np.nan, base_rate=np.nan)
-    lake.write("predictions", shadow_only.astype({"model_type": "string", "model_version": "Int64"}), {"AAA": S})
+
+    def without_champion(ticker: str) -> None:
+        shadow_only = lake.read("predictions", [ticker]).assign(  # rows without the champion's model and probability
+            model_type=pd.NA, model_version=pd.NA, model_as_of=pd.NaT, probability=np.nan, base_rate=np.nan)
+        lake.write("predictions", shadow_only.astype({"model_type": "string", "model_version": "Int64"}), {ticker: S})
+
+    without_champion("AAA")
     run = _run(instance, S[300], S[400])
     assert not lake.read("backtest", ["AAA"]).shape[0]
     assert materialized(instance, run, "backtest") == sorted(f"{d.date()}|BBB" for d in S[300:401].difference(GAPS))
@@ -250,3 +254,9 @@ def test_a_ticker_without_a_champion_holds_no_position_and_says_so(lake_runs, in
     evaluation = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     metadata = evaluation[0].event_log_entry.dagster_event.event_specific_data.metadata
     assert "no champion: no position, no statistics" in metadata["AAA"].value
+    # no ticker with a champion (no model passed the gate on random walks): every line says so, the check runs
+    without_champion("BBB")
+    run = _run(instance, S[300], S[400])
+    lines = summary_lines(lake.read("backtest_metrics", start=S[400], end=S[400]))
+    assert [line.split(":")[0] for line in lines] == TICKERS and all("no position held" in line for line in lines)
+    assert list(check_results(run).values()) == [(True, "WARN")]

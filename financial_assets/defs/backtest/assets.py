@@ -148,10 +148,13 @@ def _no_champion(lake: LakeResource, ticker: str, dates: pd.DatetimeIndex, bars:
     png = equity_chart_png(flat, window(benchmark, first, last), title=f"{ticker}: no champion, no position, "
                            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}")
     lake.store_artifact("backtest", ticker, last, CHART, png)
-    return pd.DataFrame([{"ticker": ticker, "date": last, "period": HISTORY, "first_date": first, "last_date": last,
-                          "predictions": 0, "n_trials": 0, "trial_configurations": 0, "sharpe_reliable": False,
-                          "pbo_configurations": 0, "pbo_bars": 0, **ours,
-                          **{f"bh_{name}": theirs[name] for name in METRIC_NAMES}}])
+    row = {"ticker": ticker, "date": last, "period": HISTORY, "registered_model": None, "model_version": pd.NA,
+           "model_as_of": pd.NaT, "unit": None, "mlflow_run_id": None, "first_date": first, "last_date": last,
+           "predictions": 0, "oos_auc": math.nan, "n_trials": 0, "trial_configurations": 0, "psr": math.nan,
+           "deflated_sharpe": math.nan, "trial_sharpe_variance": math.nan, "sharpe_reliable": False, **ours,
+           **{f"bh_{name}": theirs[name] for name in METRIC_NAMES}, "pbo": math.nan, "pbo_configurations": 0,
+           "pbo_bars": 0}
+    return pd.DataFrame([row]).astype({"model_version": "Int64", "model_as_of": "datetime64[ns]"})
 
 
 def _log_to_mlflow(mlflow: MlflowResource, metrics: pd.DataFrame) -> None:
