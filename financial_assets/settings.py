@@ -60,10 +60,10 @@ DEFAULTS: dict[str, str] = {
     # --- backtest (financial_assets/defs/backtest); defaults are BacktestConfig's ---
     # fills: next_open | next_close (the signal is known at a close and fills at the next bar)
     "FA_BT_FILL": "next_open",
-    # long_flat: long when p > FA_BT_UPPER, else flat; long_short: also short when p < FA_BT_LOWER
+    # entry on the edge p - base rate (the up-rate of the champion's training labels): long_flat: long when the edge
+    # exceeds FA_BT_THRESHOLD, else flat; long_short: also short when it is below -FA_BT_THRESHOLD
     "FA_BT_MODE": "long_flat",
-    "FA_BT_UPPER": "0.5",
-    "FA_BT_LOWER": "0.5",
+    "FA_BT_THRESHOLD": "0.02",
     # sizing: fixed (|weight| = FA_BT_FRACTION) | vol_target (FA_BT_TARGET_VOL a year over FA_BT_VOL_WINDOW bars) |
     # kelly (FA_BT_KELLY_FRACTION x |2p - 1|); vol_target and kelly are capped at FA_BT_MAX_LEVERAGE
     "FA_BT_SIZING": "fixed",
@@ -72,6 +72,9 @@ DEFAULTS: dict[str, str] = {
     "FA_BT_VOL_WINDOW": "20",
     "FA_BT_KELLY_FRACTION": "0.5",
     "FA_BT_MAX_LEVERAGE": "1.0",
+    # false: no buy takes cash below zero at its fill price plus costs (a larger one is shrunk); true: cash may go
+    # negative (interest-free margin)
+    "FA_BT_BORROW": "false",
     # costs per side of every fill: commission on traded value, half the spread, and impact x shares / bar volume
     "FA_BT_COMMISSION_BPS": "1.0",
     "FA_BT_HALF_SPREAD_BPS": "2.0",
@@ -79,10 +82,13 @@ DEFAULTS: dict[str, str] = {
     # exits as fractions of the entry price; empty: none
     "FA_BT_STOP_LOSS": "",
     "FA_BT_TAKE_PROFIT": "",
-    # upper thresholds evaluated beside the configured one for the probability of backtest overfitting (each
-    # with lower = 1 - upper), and the most CSCV blocks it cuts their out-of-fold returns into
-    "FA_BT_THRESHOLD_GRID": "0.50,0.52,0.54,0.56,0.58",
+    # edge thresholds evaluated beside the configured one for the probability of backtest overfitting and the spread
+    # of trial Sharpe ratios in the deflated Sharpe ratio, and the most CSCV blocks PBO cuts their returns into
+    "FA_BT_THRESHOLD_GRID": "0,0.01,0.02,0.03,0.05",
     "FA_BT_PBO_BLOCKS": "16",
+    # PSR and DSR are marked unreliable (not evidence) below this share of bars in the market or number of trades
+    "FA_BT_MIN_EXPOSURE": "0.05",
+    "FA_BT_MIN_TRADES": "10",
     # --- drift and operations (financial_assets/defs/drift, financial_assets/defs/operations) ---
     # sessions of features, ending at the partition's date, that a drift report compares with the champion's reference
     "FA_DRIFT_WINDOW": "20",

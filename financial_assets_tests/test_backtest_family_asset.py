@@ -33,6 +33,7 @@ SETTINGS = 5  # the default threshold grid
 GAPS = S[[200, 201]]  # sessions without a feature row: no prediction
 JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("backtest") in s.asset_keys)
 LABEL = "dir_5"
+BASE = 0.53  # the models' training up-rate
 
 
 def _model_rows(ticker: str, runs: dict[int, str]) -> pd.DataFrame:
@@ -46,11 +47,11 @@ def _oof_rows(ticker: str, rng: np.random.Generator) -> pd.DataFrame:
     parts = []
     for v, (kind, _, as_of) in MODELS.items():
         dates = S[20:S.get_loc(as_of) - 5]
-        calibrated = np.clip(0.5 + rng.normal(0, 0.05, len(dates)), 0, 1)
+        calibrated = np.clip(BASE + rng.normal(0, 0.05, len(dates)), 0, 1)
         calibrated[:30] = np.nan  # forward calibration has no earlier folds yet
         parts.append(pd.DataFrame({"sample_date": dates, "ticker": ticker, "probability": rng.uniform(0, 1, len(dates)),
-                                   "calibrated": calibrated, "date": as_of, "model_type": kind,
-                                   "registered_model": f"fa_{ticker}_{LABEL}", "model_version": v}))
+                                   "calibrated": calibrated, "baseline_majority": BASE, "date": as_of,
+                                   "model_type": kind, "registered_model": f"fa_{ticker}_{LABEL}", "model_version": v}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -61,7 +62,7 @@ def _predictions(ticker: str, rng: np.random.Generator) -> pd.DataFrame:
                          "model_type": pd.array(["xgboost"] * len(dates), dtype="string"),
                          "model_version": pd.array(version, dtype="Int64"),
                          "model_as_of": [MODELS[v][2] for v in version],
-                         "probability": np.clip(0.5 + rng.normal(0, 0.05, len(dates)), 0, 1)})
+                         "probability": np.clip(BASE + rng.normal(0, 0.05, len(dates)), 0, 1), "base_rate": BASE})
 
 
 def write_lake(data_dir: Path, store: MlflowStore) -> dict[str, dict[int, str]]:
@@ -124,6 +125,14 @@ def test_only_sessions_with_a_prediction_get_a_row_and_each_partition_reports_it
     assert meta["probability"] == predictions["probability"] == row["probability"]
     assert meta["equity"] == row["equity"] and meta["dagster/row_count"] == 1
     assert meta["model"] == f"xgboost v1 as of {S[149].date()}"
+    assert meta["base_rate"] == BASE and meta["cash"] == row["cash"] >= 0
+    # exposure of the out-of-sample history to the session: the share of its sessions in the market (a position held
+    # at the session's close or the one before)
+    assert meta["exposure"] == row["exposure"] and 0 < row["exposure"] < 1
+    held = rows.loc[rows["ticker"] == "BBB"].set_index("date")["position"].ne(0)
+    first = [False, held[S[151]], held[S[151]] or held[S[152]]]
+    np.testing.assert_allclose(rows.loc[rows["ticker"] == "BBB"].set_index("date")["exposure"].loc[S[150]:S[152]],
+                               np.cumsum(first) / np.arange(1, 4))
 
 
 def test_metrics_of_the_range_the_history_and_each_champion_sit_beside_buy_and_hold(lake_runs, instance, store):
@@ -150,8 +159,13 @@ def test_metrics_of_the_range_the_history_and_each_champion_sit_beside_buy_and_h
         expected = performance_metrics(window(benchmark, first, S[400]))
         for name in ("total_return", "sharpe", "max_drawdown", "max_drawdown_duration", "turnover", "cost_drag"):
             assert aaa.loc[(period, 4), f"bh_{name}"] == pytest.approx(expected[name], rel=1e-12), (period, name)
-    # honest numbers on a random walk traded by noise
+    # honest numbers on a random walk traded by noise, with the exposure and trades that say how much they rest on
     assert (table["deflated_sharpe"] < 0.95).all() and table["pbo"].between(0, 1).all()
+    assert table["exposure"].between(0.05, 0.95).all() and (table["trades"] >= 1).all()
+    assert table["sharpe_reliable"].dtype == bool and (table["trial_configurations"] >= SETTINGS).all()
+    assert (table["trial_sharpe_variance"] > 0).all()
+    # the deflated Sharpe of the model-1 period spreads over the 2 x 5 configurations of its as-of date
+    assert aaa.loc[("model", 1), "trial_configurations"] == 2 * SETTINGS
 
     client = store.client()
     for version, period in ((1, ("model", 1)), (4, ("model", 4))):
@@ -160,7 +174,8 @@ def test_metrics_of_the_range_the_history_and_each_champion_sit_beside_buy_and_h
         assert logged.data.metrics["bt_sharpe"] == pytest.approx(aaa.loc[period, "sharpe"])
         assert logged.data.metrics["bt_total_return"] == pytest.approx(aaa.loc[period, "total_return"])
         assert logged.data.metrics["bh_total_return"] == pytest.approx(aaa.loc[period, "bh_total_return"])
-        assert {"bt_deflated_sharpe", "bt_max_drawdown", "bt_pbo"} <= set(logged.data.metrics)
+        assert {"bt_max_drawdown", "bt_pbo", "bt_exposure", "bt_trades"} <= set(logged.data.metrics)
+        assert ("bt_deflated_sharpe" in logged.data.metrics) == bool(aaa.loc[period, "sharpe_reliable"])
     assert not any(k.startswith("bt_") for v in (2, 3) for k in client.get_run(runs["AAA"][v]).data.metrics)
 
     (outcome,) = check_results(run).values()
@@ -204,3 +219,44 @@ def test_a_prediction_from_a_model_not_trained_before_its_session_is_refused(lak
     run = run_stage(JOB, f"{S[240].date()}|AAA", f"{S[260].date()}|AAA", instance, ["AAA"], assets=["backtest"])
     assert run.status == "FAILURE"
     assert "[prediction_out_of_sample] ticker='AAA'" in run.error
+
+
+def test_predictions_without_a_base_rate_fail_the_run_with_the_rule(lake_runs, instance):
+    lake, _ = lake_runs
+    lake.write("predictions", lake.read("predictions", ["AAA"]).drop(columns="base_rate"), {"AAA": S})
+    run = run_stage(JOB, f"{S[240].date()}|AAA", f"{S[260].date()}|AAA", instance, ["AAA"], assets=["backtest"])
+    assert run.status == "FAILURE"
+    assert "[prediction_base_rate] ticker='AAA'" in run.error and "no base_rate column" in run.error
+
+
+def test_a_ticker_without_a_champion_holds_no_position_and_says_so(lake_runs, instance):
+    from financial_assets.backtest.summary import summary_lines
+
+    lake, _ = lake_runs
+
+    def without_champion(ticker: str) -> None:
+        shadow_only = lake.read("predictions", [ticker]).assign(  # rows without the champion's model and probability
+            model_type=pd.NA, model_version=pd.NA, model_as_of=pd.NaT, probability=np.nan, base_rate=np.nan)
+        lake.write("predictions", shadow_only.astype({"model_type": "string", "model_version": "Int64"}), {ticker: S})
+
+    without_champion("AAA")
+    run = _run(instance, S[300], S[400])
+    assert not lake.read("backtest", ["AAA"]).shape[0]
+    assert materialized(instance, run, "backtest") == sorted(f"{d.date()}|BBB" for d in S[300:401].difference(GAPS))
+    table = lake.read("backtest_metrics", ["AAA"])
+    (row,) = table.itertuples()
+    assert (row.period, row.first_date, row.last_date, row.exposure, row.trades, row.total_return) == (
+        "history", S[300], S[400], 0.0, 0.0, 0.0)
+    assert pd.isna(row.model_version) and not row.sharpe_reliable and row.bh_total_return != 0
+    (line,) = summary_lines(table)
+    assert line.startswith(f"AAA: {S[300].date()} .. {S[400].date()} (101 bars): no champion, so no position held")
+    (outcome,) = check_results(run).values()
+    evaluation = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    metadata = evaluation[0].event_log_entry.dagster_event.event_specific_data.metadata
+    assert "no champion: no position, no statistics" in metadata["AAA"].value
+    # no ticker with a champion (no model passed the gate on random walks): every line says so, the check runs
+    without_champion("BBB")
+    run = _run(instance, S[300], S[400])
+    lines = summary_lines(lake.read("backtest_metrics", start=S[400], end=S[400]))
+    assert [line.split(":")[0] for line in lines] == TICKERS and all("no position held" in line for line in lines)
+    assert list(check_results(run).values()) == [(True, "WARN")]

@@ -53,6 +53,8 @@ def test_the_champion_run_gets_its_backtest_and_no_run_is_left_running(graph):
     run = store.client().get_run(champion["mlflow_run_id"])
     assert run.data.metrics["bt_total_return"] == pytest.approx(champion["total_return"])
     assert run.data.metrics["bh_total_return"] == pytest.approx(champion["bh_total_return"])
-    assert {"bt_sharpe", "bt_deflated_sharpe", "bt_max_drawdown", "bt_pbo"} <= set(run.data.metrics)
+    assert {"bt_sharpe", "bt_max_drawdown", "bt_pbo", "bt_exposure", "bt_trades"} <= set(run.data.metrics)
+    # PSR and DSR reach MLflow only as evidence: with enough exposure and trades
+    assert ("bt_deflated_sharpe" in run.data.metrics) == bool(champion["sharpe_reliable"])
     runs = store.client().search_runs([store.experiment_id])
     assert runs and {r.info.status for r in runs} == {"FINISHED"}

@@ -60,7 +60,15 @@ def test_turnover_cost_drag_and_exposure_by_hand():
     assert m["cost_drag"] == pytest.approx((0.1 / 100 + 0.1 / 99.9) * 4 / 5, rel=1e-12)
     assert m["total_costs"] == pytest.approx(0.2)
     assert m["exposure"] == pytest.approx(3 / 5)  # bars 1, 2 and 3 (held at close 2, sold during 3)
+    assert m["trades"] == 1
     assert m["n_bars"] == 5
+
+
+def test_trades_count_entries_and_reversals():
+    position = [0, 1, 1, -2, -2, 0, 0, 3, 2, 0]  # long, reversed short, flat, long (rebalanced), flat
+    m = performance_metrics(ledger([100.0] * 10, position))
+    assert m["trades"] == 3
+    assert m["exposure"] == pytest.approx(8 / 10)
 
 
 def test_never_losing_gives_infinite_profit_factor_and_no_drawdown():
@@ -71,7 +79,7 @@ def test_never_losing_gives_infinite_profit_factor_and_no_drawdown():
 
 def test_flat_ledger_has_no_ratios():
     m = performance_metrics(ledger([100.0] * 5, [0] * 5))
-    assert m["total_return"] == 0 and m["exposure"] == 0
+    assert m["total_return"] == 0 and m["exposure"] == 0 and m["trades"] == 0
     assert math.isnan(m["sharpe"]) and math.isnan(m["hit_rate"]) and math.isnan(m["profit_factor"])
 
 
@@ -90,10 +98,10 @@ def test_strategy_and_buy_and_hold_share_every_metric():
                          "close": [100, 102, 101, 104, 103, 105], "volume": 1e6})
     cfg = BacktestConfig(commission_bps=0, half_spread_bps=0, impact=0)
     p = pd.Series([0.9, 0.9, 0.9, 0.9, 0.9, 0.9], index=pd.DatetimeIndex(bars["date"]))
-    strategy = performance_metrics(run_backtest(bars, p, cfg))
+    strategy = performance_metrics(run_backtest(bars, p, 0.5, cfg))
     benchmark = performance_metrics(buy_and_hold(bars, cfg))
     assert set(strategy) == set(benchmark) == set(METRIC_NAMES)
     assert all(type(value) is float for value in [*strategy.values(), *benchmark.values()])  # metadata-ready
-    # always long with all equity is buy-and-hold: 1,000 shares from open 1 (101) to close 5 (105)
+    # always long with all equity is buy-and-hold: the cash buys 100,000 / 101 shares at open 1, held to close 5 (105)
     assert strategy == benchmark
-    assert benchmark["total_return"] == pytest.approx(1000 * (105 - 101) / 100_000, rel=1e-12)
+    assert benchmark["total_return"] == pytest.approx(105 / 101 - 1, rel=1e-12)

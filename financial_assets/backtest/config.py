@@ -17,10 +17,11 @@ class BacktestConfig:
 
     # timing: the signal is known at bar t's close and fills at bar t+1's open or close
     fill: Fill = "next_open"
-    # long_flat: long when p > upper, else flat; long_short: also short when p < lower
+    # entry rule on the model's edge over its base rate, edge = p - base rate (both known at the close):
+    # long_flat: long when edge > threshold, else flat; long_short: also short when edge < -threshold.
+    # A probability within threshold of the base rate (a model at chance) holds nothing.
     mode: Mode = "long_flat"
-    upper: float = 0.5
-    lower: float = 0.5
+    threshold: float = 0.02
     # fixed: |weight| = fraction; vol_target: target_vol / realised vol, capped at max_leverage;
     # kelly: kelly_fraction * |2p - 1| (the Kelly bet of an even-money wager), capped at max_leverage
     sizing: Sizing = "fixed"
@@ -31,6 +32,9 @@ class BacktestConfig:
     max_leverage: float = 1.0
     # True: weights apply to current equity; False: to initial_capital (fixed notional, no compounding)
     compound: bool = True
+    # False: no buy takes cash below zero at its fill price plus costs; a larger one is shrunk to what the
+    # cash pays for (vectorbt's allow_partial); True: cash may go negative (interest-free margin)
+    borrow: bool = False
     initial_capital: float = 100_000.0
     # costs, per side, on every fill: commission on traded value; slippage moves the fill price
     # against the order by half_spread_bps plus impact * |shares| / the fill bar's volume
@@ -49,8 +53,8 @@ class BacktestConfig:
             raise ValueError(f"mode must be 'long_flat' or 'long_short', got {self.mode!r}")
         if self.sizing not in ("fixed", "vol_target", "kelly"):
             raise ValueError(f"sizing must be 'fixed', 'vol_target' or 'kelly', got {self.sizing!r}")
-        if not 0.0 <= self.lower <= self.upper <= 1.0:
-            raise ValueError(f"need 0 <= lower <= upper <= 1, got lower={self.lower}, upper={self.upper}")
+        if not (math.isfinite(self.threshold) and 0.0 <= self.threshold < 1.0):
+            raise ValueError(f"threshold (on p - base rate) must lie in [0, 1), got {self.threshold}")
         positive = {"fraction": self.fraction, "target_vol": self.target_vol, "kelly_fraction": self.kelly_fraction,
                     "max_leverage": self.max_leverage, "initial_capital": self.initial_capital}
         for name, value in positive.items():

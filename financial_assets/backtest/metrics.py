@@ -5,7 +5,8 @@ volatility use the sample std (ddof=1); Sortino's downside deviation is sqrt(mea
 over all bars (target 0). A bar is "in the market" when a position was held at its previous close
 or at its close; hit rate and profit factor are per bar on net P&L (pnl - costs), so rebalanced
 and stopped positions need no trade bookkeeping. Turnover and cost drag are per year, as multiples
-of the equity at the bar's start.
+of the equity at the bar's start. `trades` counts entries: bars whose close holds a position that the
+previous close did not hold, or held on the other side.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 METRIC_NAMES = ("total_return", "annualized_return", "annualized_volatility", "sharpe", "sortino", "calmar",
                 "max_drawdown", "max_drawdown_duration", "turnover", "hit_rate", "profit_factor", "exposure",
-                "cost_drag", "total_costs", "n_bars")
+                "trades", "cost_drag", "total_costs", "n_bars")
 
 
 def performance_metrics(result: pd.DataFrame, bars_per_year: int = 252) -> dict[str, float]:
@@ -28,7 +29,8 @@ def performance_metrics(result: pd.DataFrame, bars_per_year: int = 252) -> dict[
     position = result["position"].to_numpy(dtype=np.float64)
     n = len(equity)
     start = equity - net  # equity at each bar's start
-    in_market = (position != 0) | (np.concatenate(([0.0], position[:-1])) != 0)
+    before = np.concatenate(([0.0], position[:-1]))
+    in_market = (position != 0) | (before != 0)
     total = equity[-1] / start[0] - 1.0
     annual = (1.0 + total) ** (bars_per_year / n) - 1.0 if total > -1.0 else -1.0
     std = returns.std(ddof=1) if n > 1 else math.nan
@@ -49,6 +51,7 @@ def performance_metrics(result: pd.DataFrame, bars_per_year: int = 252) -> dict[
         "hit_rate": np.mean(net[in_market] > 0) if in_market.any() else math.nan,
         "profit_factor": _ratio(gains, losses) if gains or losses else math.nan,
         "exposure": in_market.mean(),
+        "trades": np.count_nonzero((position != 0) & (np.sign(position) != np.sign(before))),
         "cost_drag": np.sum(result["costs"].to_numpy() / start) * bars_per_year / n,
         "total_costs": result["costs"].sum(),
         "n_bars": n,

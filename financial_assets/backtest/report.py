@@ -56,6 +56,6 @@ def _format(name: str, value: float) -> str:
         return "inf" if value > 0 else "-inf"
     if name in _PERCENT:
         return f"{value * 100:.2f}%"
-    if name in ("max_drawdown_duration", "n_bars"):
+    if name in ("max_drawdown_duration", "trades", "n_bars"):
         return f"{value:.0f}"
     return f"{value:.3f}"

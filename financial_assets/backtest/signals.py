@@ -1,4 +1,4 @@
-"""Probabilities to signals and target weights, vectorised; every value at t uses data up to t only."""
+"""Probabilities and base rates to signals and target weights, vectorised; every value at t uses data up to t only."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from financial_assets.backtest.config import BacktestConfig
 
+#: an edge within this of the threshold is none: a probability equal to its base rate up to float rounding (a
+#: mean of equal numbers can miss them by 1e-16) never trades, even at threshold 0
+TIE = 1e-9
 
-def signals(probability: np.ndarray, config: BacktestConfig) -> np.ndarray:
-    """+1 long above `upper`, -1 short below `lower` (long_short only), 0 otherwise and on NaN."""
-    signal = np.where(probability > config.upper, 1.0, 0.0)
+
+def signals(probability: np.ndarray, base_rate: np.ndarray, config: BacktestConfig) -> np.ndarray:
+    """+1 when p - base rate > threshold, -1 when it is < -threshold (long_short only), 0 otherwise and on NaN."""
+    edge = probability - base_rate
+    signal = np.where(edge > config.threshold + TIE, 1.0, 0.0)
     if config.mode == "long_short":
-        signal[probability < config.lower] = -1.0
+        signal[edge < -config.threshold - TIE] = -1.0
     return signal
 
 

@@ -34,10 +34,11 @@ from financial_assets.bench import bench_line
 ORACLE_PYTHON = Path(__file__).resolve().parents[2] / ".venv-bench-oracles" / "bin" / "python"
 ORACLE_SCRIPT = Path(__file__).with_name("backtest_oracles.py")
 SEED = 20_261_201
+BASE_RATE = 0.5  # the probabilities' base rate: the edge is p - 0.5
 CASES = {  # costs without the volume-impact term, which neither oracle has
-    "next_close": BacktestConfig(fill="next_close", mode="long_short", upper=0.55, lower=0.45, fraction=0.3,
+    "next_close": BacktestConfig(fill="next_close", mode="long_short", threshold=0.05, fraction=0.3,
                                  compound=False, commission_bps=5.0, half_spread_bps=3.0, impact=0.0),
-    "next_open": BacktestConfig(fill="next_open", mode="long_short", upper=0.55, lower=0.45, fraction=0.8,
+    "next_open": BacktestConfig(fill="next_open", mode="long_short", threshold=0.05, fraction=0.8,
                                 commission_bps=5.0, half_spread_bps=3.0, impact=0.0),
 }
 REFERENCES = {"next_close": "vectorbt_from_signals_warm", "next_open": "backtrader"}
@@ -77,7 +78,7 @@ def run_engine(inputs: dict[str, np.ndarray], config: BacktestConfig) -> tuple[f
                                                                                      "volume")}}),
                pd.Series(inputs["probability"][i], index=inputs["dates"])) for i in range(len(inputs["close"]))]
     start = time.perf_counter()
-    ledgers = [run_backtest(bars, probability, config) for bars, probability in frames]
+    ledgers = [run_backtest(bars, probability, BASE_RATE, config) for bars, probability in frames]
     return time.perf_counter() - start, ledgers
 
 

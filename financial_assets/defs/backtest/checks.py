@@ -1,9 +1,11 @@
 """A check on backtest, once per run: the run's metrics beside buy-and-hold, the equity chart, and the alarms.
 
 Its metadata is the run's backtest in the UI: per ticker the range's and the whole out-of-sample
-history's metrics table beside buy-and-hold, PSR, deflated Sharpe and PBO, the champions that traded,
-and the equity and drawdown chart (embedded PNG); a summary line per ticker; the alarms. It reads
-what the asset wrote (backtest_metrics at the run's last date, the chart artefact) and computes nothing.
+history's metrics table beside buy-and-hold (exposure and trades included), PSR, deflated Sharpe and
+PBO (PSR and DSR replaced by "unreliable" when the exposure or the trades are too few to read them),
+the champions that traded, and the equity and drawdown chart (embedded PNG); a summary line per
+ticker; the alarms. It reads what the asset wrote (backtest_metrics at the run's last date, the chart
+artefact) and computes nothing.
 """
 
 import base64
@@ -25,6 +27,9 @@ DSR_ALARM, CHANCE_AUC = 0.95, 0.03
 #: 0.50-0.52, so this is a 3-sigma fluke or a leak
 SHARPE_BOUND, YEAR = 3.0, BacktestConfig().bars_per_year
 PBO_ALARM = 0.5
+#: a serving champion in the market on fewer or more of its sessions than these trades the base rate, not its edge
+#: (never or always in), judged over at least EXPOSURE_SESSIONS sessions
+EXPOSURE_BOUNDS, EXPOSURE_SESSIONS = (0.05, 0.95), 20
 #: tickers shown in full (alarmed ones first); every ticker gets a summary line
 DETAILED = 20
 
@@ -43,17 +48,33 @@ def _alarms(row: pd.Series) -> list[str]:
     found = []
     if row["pbo"] >= PBO_ALARM:
         found.append(f"PBO {row['pbo']:.2f} >= {PBO_ALARM}")
-    if row["deflated_sharpe"] > DSR_ALARM and abs(row["oos_auc"] - 0.5) < CHANCE_AUC:
+    if row["sharpe_reliable"] and row["deflated_sharpe"] > DSR_ALARM and abs(row["oos_auc"] - 0.5) < CHANCE_AUC:
         found.append(f"deflated Sharpe {row['deflated_sharpe']:.3f} > {DSR_ALARM} with OOS AUC {row['oos_auc']:.3f}")
     if row["sharpe"] > SHARPE_BOUND and row["n_bars"] >= YEAR:
         found.append(f"Sharpe {row['sharpe']:.2f} > {SHARPE_BOUND} over {row['n_bars']:.0f} bars")
+    low, high = EXPOSURE_BOUNDS
+    if row["period"] == MODEL and row["n_bars"] >= EXPOSURE_SESSIONS and not low <= row["exposure"] <= high:
+        found.append(f"exposure {row['exposure']:.1%} of {row['n_bars']:.0f} sessions outside {low:.0%}..{high:.0%}: "
+                     "the serving model trades its base rate, not its edge")
     return found
 
 
+def _evidence_only(table: pd.DataFrame, reliable: pd.Series) -> pd.DataFrame:
+    """`table` with its deflated Sharpe replaced by "unreliable" where it is no evidence."""
+    shown = table.astype({"deflated_sharpe": object})
+    shown.loc[~reliable.astype(bool), "deflated_sharpe"] = "unreliable"
+    return shown
+
+
 def _statistics_line(row: pd.Series) -> str:
-    return (f"PSR {row['psr']:.3f} · deflated Sharpe {row['deflated_sharpe']:.3f} ({row['n_trials']} configurations "
-            f"tried) · PBO {row['pbo']:.3f} ({row['pbo_configurations']} configurations x {row['pbo_bars']} "
-            f"out-of-fold bars of the models as of {row['model_as_of']:%Y-%m-%d})")
+    if pd.isna(row["model_version"]):
+        return "no champion: no position, no statistics"
+    evidence = (f"PSR {row['psr']:.3f} · deflated Sharpe {row['deflated_sharpe']:.3f}" if row["sharpe_reliable"]
+                else f"PSR and deflated Sharpe unreliable: in the market {row['exposure']:.1%} of bars, "
+                f"{row['trades']:.0f} trades")
+    return (f"{evidence} ({row['n_trials']} configurations tried, V[SR] {row['trial_sharpe_variance']:.3g} across "
+            f"{row['trial_configurations']} measured) · PBO {row['pbo']:.3f} ({row['pbo_configurations']} "
+            f"configurations x {row['pbo_bars']} out-of-fold bars of the models as of {row['model_as_of']:%Y-%m-%d})")
 
 
 def _section(title: str, row: pd.Series) -> str:
@@ -70,7 +91,8 @@ def _ticker_markdown(lake: LakeResource, ticker: str, rows: pd.DataFrame) -> str
              if (rows["period"] == period).any()]
     champions = rows.loc[rows["period"] == MODEL, ["registered_model", "model_version", "first_date", "last_date",
                                                      "sharpe", "bh_sharpe", "total_return", "bh_total_return",
-                                                     "deflated_sharpe", "pbo", "mlflow_run_id"]]
+                                                     "exposure", "trades", "deflated_sharpe", "pbo", "mlflow_run_id"]]
+    champions = _evidence_only(champions, rows.loc[rows["period"] == MODEL, "sharpe_reliable"])
     parts.append("### champions that traded in the range, over the sessions each predicted\n\n"
                  + _listed(champions, "_none_").value + "\n")
     png = lake.artifacts.read("backtest", ticker, rows["date"].iloc[0], CHART)
@@ -80,10 +102,13 @@ def _ticker_markdown(lake: LakeResource, ticker: str, rows: pd.DataFrame) -> str
 
 @dg.asset_check(asset="backtest", blocking=False,
                 description=f"Once per run, per ticker: the range's and the whole out-of-sample history's metrics "
-                "beside buy-and-hold, PSR, deflated Sharpe, PBO and the equity chart (from backtest_metrics and the "
-                f"chart artefact). WARN when PBO >= {PBO_ALARM}, when the deflated Sharpe exceeds {DSR_ALARM} from "
-                f"models whose OOS AUC is within {CHANCE_AUC} of chance, or when the annualised Sharpe exceeds "
-                f"{SHARPE_BOUND} over a year or more: numbers too good to be true.")
+                "beside buy-and-hold (exposure and trades included), PSR, deflated Sharpe (or 'unreliable' below "
+                "FA_BT_MIN_EXPOSURE or FA_BT_MIN_TRADES), PBO and the equity chart (from backtest_metrics and the "
+                f"chart artefact). WARN when PBO >= {PBO_ALARM}, when a reliable deflated Sharpe exceeds {DSR_ALARM} "
+                f"from models whose OOS AUC is within {CHANCE_AUC} of chance, when the annualised Sharpe exceeds "
+                f"{SHARPE_BOUND} over a year or more (numbers too good to be true), or when a serving champion's "
+                f"exposure over {EXPOSURE_SESSIONS}+ sessions lies outside {EXPOSURE_BOUNDS[0]:.0%}.."
+                f"{EXPOSURE_BOUNDS[1]:.0%} (it trades the base rate, not its edge).")
 def backtest_not_too_good_to_be_true(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
     last = {ticker: dates[-1] for ticker, dates in wanted.items()}
@@ -96,7 +121,8 @@ def backtest_not_too_good_to_be_true(context: dg.AssetCheckExecutionContext, lak
                           columns=["ticker", "period", "model_version", "first_date", "last_date", "alarm"])
     history = table.loc[table["period"] == HISTORY] if len(table) else table
     summary = history[["ticker", "first_date", "last_date", "total_return", "bh_total_return", "sharpe", "bh_sharpe",
-                       "deflated_sharpe", "n_trials", "pbo"]] if len(history) else history
+                       "exposure", "trades", "deflated_sharpe", "n_trials", "pbo"]] if len(history) else history
+    summary = _evidence_only(summary, history["sharpe_reliable"]) if len(history) else summary
     alarmed = set(alarms["ticker"])
     shown = sorted(history["ticker"] if len(history) else [], key=lambda t: (t not in alarmed, t))[:DETAILED]
     metadata = {"tickers_backtested": dg.MetadataValue.int(len(history)), "alarms": _listed(alarms, "_none_"),

@@ -1,4 +1,5 @@
-"""The backtest family's resource: how predictions are traded (FA_BT_*), and the thresholds PBO compares."""
+"""The backtest family's resource: how predictions are traded (FA_BT_*), the thresholds PBO compares, and when PSR
+and DSR are too thin to read."""
 
 import dagster as dg
 
@@ -6,37 +7,44 @@ from financial_assets.backtest import BacktestConfig
 from financial_assets.backtest.configurations import threshold_settings
 
 #: BacktestConfig's numeric fields, each bound from FA_BT_<NAME>
-_FLOATS = ("upper", "lower", "fraction", "target_vol", "kelly_fraction", "max_leverage", "commission_bps",
+_FLOATS = ("threshold", "fraction", "target_vol", "kelly_fraction", "max_leverage", "commission_bps",
            "half_spread_bps", "impact")
 _STOPS = ("stop_loss", "take_profit")
 
 
 class StrategyResource(dg.ConfigurableResource):
-    """The strategy's fills, mode, thresholds, sizing, costs and stops; EnvVar binds text, `config` parses it."""
+    """The strategy's fills, mode, edge threshold, sizing, cash rule, costs and stops; EnvVar binds text, `config`
+    parses it."""
 
     fill: str
     mode: str
-    upper: str
-    lower: str
+    threshold: str
     sizing: str
     fraction: str
     target_vol: str
     vol_window: str
     kelly_fraction: str
     max_leverage: str
+    borrow: str  # true | false
     commission_bps: str
     half_spread_bps: str
     impact: str
     stop_loss: str  # empty: no stop
     take_profit: str
-    threshold_grid: str  # comma-separated upper thresholds
+    threshold_grid: str  # comma-separated edge thresholds
     pbo_blocks: str
+    min_exposure: str
+    min_trades: str
 
     def config(self) -> BacktestConfig:
         """The configured strategy, checked by BacktestConfig."""
         stops = {name: float(getattr(self, name)) if getattr(self, name).strip() else None for name in _STOPS}
+        borrow = self.borrow.strip().lower()
+        if borrow not in ("true", "false"):
+            raise ValueError(f"FA_BT_BORROW must be true or false, got {self.borrow!r}")
         return BacktestConfig(fill=self.fill, mode=self.mode, sizing=self.sizing, vol_window=int(self.vol_window),
-                              **{name: float(getattr(self, name)) for name in _FLOATS}, **stops)
+                              borrow=borrow == "true", **{name: float(getattr(self, name)) for name in _FLOATS},
+                              **stops)
 
     def settings(self) -> list[BacktestConfig]:
         """The configured strategy first, then the grid's threshold settings: the configurations PBO compares."""
@@ -45,6 +53,10 @@ class StrategyResource(dg.ConfigurableResource):
     def max_blocks(self) -> int:
         """The most CSCV blocks PBO cuts the out-of-fold returns into."""
         return int(self.pbo_blocks)
+
+    def reliability(self) -> tuple[float, int]:
+        """The exposure and the trades below which PSR and DSR are marked unreliable."""
+        return float(self.min_exposure), int(self.min_trades)
 
 
 @dg.definitions
