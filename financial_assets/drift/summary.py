@@ -7,7 +7,7 @@ import pandas as pd
 
 def summary_lines(reports: pd.DataFrame) -> list[str]:
     """Per ticker, its newest report: level and reasons, drifted features and share, prediction drift, realized AUC
-    beside the champion's out-of-sample interval, and the HTML report."""
+    beside the champion's out-of-sample interval, and the report's URL."""
     if reports.empty:
         return []
     lines = []
@@ -20,5 +20,5 @@ def summary_lines(reports: pd.DataFrame) -> list[str]:
                      f"{' (' + row.reasons + ')' if row.reasons else ''}: drifted {drifted}{share}; prediction drift "
                      f"{'yes' if row.prediction_drift else 'no'}; {auc} vs OOS [{row.oos_auc_ci_low:.3f}, "
                      f"{row.oos_auc_ci_high:.3f}]; champion {row.registered_model} v{row.model_version}"
-                     + (f"; report {row.report_html}" if row.report_html else ""))
+                     + (f"; report {row.report_url}" if row.report_url else ""))
     return lines
