@@ -1,4 +1,4 @@
-"""The drift-check bench at a tiny size: its BENCH line, timing the check and the check as shipped on the same frames."""
+"""The drift-check bench at a tiny size: its BENCH line, timing the check and the check as shipped, same frames."""
 
 from __future__ import annotations
 
@@ -26,5 +26,6 @@ def test_the_drift_check_bench_prints_its_line_against_the_check_as_shipped(caps
                         r"as_shipped_calibration_by_stattest_calls_and_full_evidently_report", line)
     out = capsys.readouterr().out.splitlines()
     assert line in out
-    (summary,) = [x for x in out if x.startswith("# drift check on 1 tickers (450 reference x 20 current rows, 3 feature")]
+    head = "# drift check on 1 tickers (450 reference x 20 current rows, 3 feature"
+    (summary,) = [x for x in out if x.startswith(head)]
     assert "as shipped" in summary and "Evidently's HTML Report alone" in summary

@@ -47,7 +47,7 @@ class DriftInputs:
     champion: pd.Series  # the champion's trained_model row
     reference: pd.DataFrame  # its training rows, monitored columns only (none: too short a reference to calibrate)
     current: pd.DataFrame  # the window's rows, monitored columns only
-    memory: dict[str, int]  # each monitored column's lookback in rows; the predictions': the features' largest
+    memory: dict[str, int]  # each monitored column's lookback in rows; the predictions': the compared features' largest
     reference_matches_training: bool  # the rebuilt rows hash to the champion's data_hash
     unmonitored: dict[str, str]  # column -> why it could not be compared
     reference_predictions: np.ndarray | None  # None: prediction drift not evaluated (see unmonitored)
@@ -84,7 +84,7 @@ def partition_inputs(tables: Tables, ticker: str, day: pd.Timestamp, window: int
     keys = pd.DataFrame({"ticker": data.panel.tickers[data.rows], "date": data.panel.dates[data.rows]})
     ref_p = _oof_probabilities(tables.oof, champion, keys)
     cur_p = current[["date"]].merge(predictions[["date", "probability"]], on="date", how="left")["probability"]
-    longest = max(memory.values(), default=0)
+    longest = max((memory[c] for c in kept), default=0)  # the prediction is judged beside the compared features
     why = _why_not(pd.Series(ref_p), cur_p, longest, config)
     if why:
         unmonitored["predicted probability"] = why
