@@ -29,25 +29,19 @@ from financial_assets.settings import apply_env_defaults, env
 RENDERABLE = re.compile(rf"^/{ASSET}/(?P<ticker>[^/]+)/(?P<day>\d{{4}}-\d{{2}}-\d{{2}})/report\.html$")
 
 
-class ArtifactHandler(SimpleHTTPRequestHandler):
-    """Static files of the artefacts folder; a missing drift report HTML beside its JSON is rendered first."""
+class OnDemand:
+    """Renders a drift report's missing HTML from the lake, once, when its JSON summary exists."""
 
-    lake: LakeResource
-    window: int
-    performance_window: int
-    rendering = threading.Lock()
+    def __init__(self, data_dir: str, window: int, performance_window: int):
+        self.lake = LakeResource(data_dir=data_dir)
+        self.window, self.performance_window = window, performance_window
+        self.lock = threading.Lock()
 
-    def send_head(self):  # noqa: ANN201 - http.server's signature
-        match = RENDERABLE.match(unquote(urlsplit(self.path).path))
-        if match is not None:
-            self._render(match["ticker"], pd.Timestamp(match["day"]))
-        return super().send_head()
-
-    def _render(self, ticker: str, day: pd.Timestamp) -> None:
+    def __call__(self, ticker: str, day: pd.Timestamp) -> None:
         artifacts = self.lake.artifacts
         if not artifacts.path(ASSET, ticker, day, "report.json").is_file():
             return
-        with self.rendering:
+        with self.lock:
             if artifacts.path(ASSET, ticker, day, "report.html").is_file():
                 return
             html = render_html(self.lake, ticker, day, self.window, self.performance_window)
@@ -55,14 +49,26 @@ class ArtifactHandler(SimpleHTTPRequestHandler):
                 artifacts.store(ASSET, ticker, day, "report.html", html)
 
 
+class ArtifactHandler(SimpleHTTPRequestHandler):
+    """Static files of the artefacts folder; a missing drift report HTML beside its JSON is rendered first."""
+
+    def __init__(self, *args, render: OnDemand, **kwargs):
+        self.render = render
+        super().__init__(*args, **kwargs)
+
+    def send_head(self):  # noqa: ANN201 - http.server's signature
+        match = RENDERABLE.match(unquote(urlsplit(self.path).path))
+        if match is not None:
+            self.render(match["ticker"], pd.Timestamp(match["day"]))
+        return super().send_head()
+
+
 def serve(data_dir: str, host: str, port: int, window: int, performance_window: int) -> ThreadingHTTPServer:
     """A server (not yet serving) of `data_dir`'s artefacts on host:port; port 0 picks a free one."""
-    lake = LakeResource(data_dir=data_dir)
-    handler = type("Handler", (ArtifactHandler,), {"lake": lake, "window": window,
-                                                   "performance_window": performance_window})
-    root = Path(data_dir) / "artifacts"
+    root = Path(data_dir).resolve() / "artifacts"
     root.mkdir(parents=True, exist_ok=True)
-    return ThreadingHTTPServer((host, port), partial(handler, directory=str(root)))
+    handler = partial(ArtifactHandler, directory=str(root), render=OnDemand(data_dir, window, performance_window))
+    return ThreadingHTTPServer((host, port), handler)
 
 
 def main(argv: list[str] | None = None) -> None:
