@@ -18,7 +18,7 @@ def _report(ticker: str, date: str, **values) -> dict:
 
 def test_one_line_per_ticker_from_its_newest_report_naming_what_drifted():
     reports = pd.DataFrame([
-        _report("MSFT", "2013-03-01"),
+        _report("MSFT", "2013-03-01", prediction_drift=pd.NA),  # the predictions were not compared
         _report("AAPL", "2013-03-01", level="error", reasons="dataset_drift", drifted_features="rsi_14,vol_20",
                 drifted_share=0.3, prediction_drift=True),
         _report("AAPL", "2013-01-31", level="warn", drifted_features="ret_5", drifted_share=0.025),
