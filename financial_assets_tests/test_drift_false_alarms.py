@@ -4,9 +4,14 @@ planted volatility break drifts. The README's rates come from `python -m financi
 
 from __future__ import annotations
 
-from financial_assets.drift.columns import calendar_features
-from financial_assets.drift.false_alarms import FEATURES, rates, random_walk_levels, real_series_levels
+import numpy as np
+
+from financial_assets.drift.calibration import values_needed, window_scores, window_starts
+from financial_assets.drift.columns import calendar_features, feature_memory
+from financial_assets.drift.false_alarms import (FEATURES, adjusted_features, rates, random_walk_levels,
+                                                 real_series_levels)
 from financial_assets.features.registry import DEFAULT_FEATURES
+from financial_assets.sources import SyntheticSource
 
 SEEDS = range(8)
 
@@ -34,3 +39,16 @@ def test_real_series_of_calm_years_do_not_drift():
     found = real_series_levels(("IBM", "MSFT"), range(2004, 2007))
     assert len(found) == 72 and (found["level"] == "drift").sum() == 0
     assert (found["level"] == "warn").mean() <= 0.15
+
+
+def test_related_features_cross_their_own_thresholds_together_so_a_share_rule_cannot_be_calibrated_per_column():
+    """In the windows of one random walk's 600-row reference, a quarter of the features beyond their own 95% quantile
+    at once is common: why the verdict is family-wise rather than a share of columns."""
+    features = adjusted_features(SyntheticSource(n_tickers=1, seed=0, start="2000-01-03", end="2004-12-31", mu=0.0,
+                                                 alpha=0.0, beta=0.0).load("SYN000")).iloc[:600]
+    memory = feature_memory(FEATURES)
+    columns = [c for c in FEATURES if features[c].notna().sum() >= values_needed(20, memory[c], 10)]
+    starts = window_starts(600, 20, 300)
+    scores = np.array([window_scores(features[c].to_numpy(), 20, starts, memory[c]) for c in columns])
+    beyond = (scores > np.nanquantile(scores, 0.95, axis=1)[:, None]).mean(axis=0)
+    assert len(columns) >= 30 and np.mean(beyond >= 0.25) >= 0.03 and beyond.max() >= 0.4
