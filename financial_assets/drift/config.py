@@ -14,10 +14,11 @@ numbers and `test_drift_false_alarms.py` re-checks them on fewer series):
   (dataset drift at 25% of the columns beyond such thresholds) called dataset drift on about one
   later drift-free window in ten (9% and 12% in two measurements of 80 and 60 windows).
 * So the verdict is family-wise, as a max-statistic correction for multiple comparisons is. Each
-  column's score is divided by its own 95% quantile over the reference's windows; the largest of these ratios over the columns is the window's statistic, and
-  its distribution over the same reference windows sets two multipliers: **warn** beyond its 95%
-  quantile, **drift** beyond its maximum, i.e. a column lies farther from the reference than it did
-  in any of the reference's own windows, once the other columns' chances are counted.
+  column's score is divided by its own 95% quantile over the reference's windows; the largest of
+  these ratios over the columns is the window's statistic, and its distribution over the same
+  reference windows sets two multipliers: **warn** beyond its 95% quantile, **drift** beyond its
+  maximum, i.e. a column lies farther from the reference than it did in any of the reference's own
+  windows, once the other columns' chances are counted.
 * A column is compared only when the reference holds `min_independent_windows` windows apart by its
   memory (window plus a margin of its lookback on each side): a 200-bar feature has about three
   independent windows in 600 rows, and its 95% quantile from three draws is a guess.
