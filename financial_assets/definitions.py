@@ -9,6 +9,7 @@ apply_env_defaults()
 import dagster as dg  # noqa: E402
 
 from financial_assets.defs.operations.nightly import nightly_automation  # noqa: E402
+from financial_assets.defs.operations.retrain import retrain_automation  # noqa: E402
 from financial_assets.runs.stages import stage_jobs  # noqa: E402
 
 
@@ -16,9 +17,10 @@ def _build() -> dg.Definitions:
     families = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     jobs = stage_jobs(families)
     # one process per run: the multiprocess executor costs about 3x on a range run of these assets; the nightly
-    # schedule and its stage sensor name the stage jobs, which exist only once the families are loaded
+    # schedule, its stage sensor and the retraining sensor name the stage jobs, which exist only once the families
+    # are loaded
     return dg.Definitions.merge(families, dg.Definitions(jobs=jobs, executor=dg.in_process_executor),
-                                nightly_automation(jobs))
+                                nightly_automation(jobs), retrain_automation(jobs, families))
 
 
 defs = _build()

@@ -38,6 +38,9 @@ DEFAULTS: dict[str, str] = {
     # --- models (financial_assets/defs/models) ---
     # MLflow tracking server URL; empty: the embedded sqlite store under FA_DATA_DIR/mlflow
     "FA_MLFLOW_TRACKING_URI": "",
+    # the MLflow UI that metadata and alerts link runs to, as a browser reaches it (`mlflow ui -p 5000` on the
+    # embedded store, the compose mlflow service)
+    "FA_MLFLOW_UI_URL": "http://localhost:5000",
     # as-of dates models retrain at in a multi-date run: month_end | quarter_end | year_end | weekly
     # (the last session of each period); a run over one date trains at that date
     "FA_RETRAIN_CALENDAR": "month_end",
@@ -93,8 +96,7 @@ DEFAULTS: dict[str, str] = {
     # sessions of features, ending at the partition's date, that a drift report compares with the champion's reference
     "FA_DRIFT_WINDOW": "20",
     # dates a multi-date run reports drift at, besides its last date: weekly | month_end | quarter_end | year_end
-    # (the last session of each period), or last (its last date only); a run over one date always reports it.
-    # A report costs 4-6 s
+    # (the last session of each period), or last (its last date only); a run over one date always reports it
     "FA_DRIFT_CALENDAR": "month_end",
     # matured labels of the champion's own predictions its realized AUC is measured over
     "FA_DRIFT_PERFORMANCE_WINDOW": "120",
@@ -105,6 +107,9 @@ DEFAULTS: dict[str, str] = {
     "FA_ALERT_SINKS": "",
     # the Dagster UI that alerts link runs and assets to
     "FA_DAGSTER_URL": "http://localhost:3000",
+    # where a browser reaches FA_DATA_DIR/artifacts served over HTTP (the report server:
+    # python -m financial_assets.defs.drift.report_server; compose's service reports): metadata and alerts link there
+    "FA_ARTIFACTS_URL": "http://localhost:3030",
     # the nightly schedule's cron, in the calendar's time zone; it launches the session that closed that day
     "FA_NIGHTLY_CRON": "0 18 * * *",
     # hours after a session's close by which its validated bars must exist (freshness)

@@ -269,9 +269,9 @@ def test_secrets_come_from_the_git_ignored_env_file_whose_example_is_committed()
     assert interpolate("${DAGSTER_POSTGRES_PASSWORD:?set it}", {"DAGSTER_POSTGRES_PASSWORD": "s3cret"}) == "s3cret"
 
 
-def test_only_the_ui_and_mlflow_publish_ports_and_only_on_the_hosts_loopback(spec):
+def test_only_the_ui_mlflow_and_the_reports_publish_ports_and_only_on_the_hosts_loopback(spec):
     published = {name: service.get("ports", []) for name, service in spec["services"].items() if service.get("ports")}
-    assert set(published) == {"webserver", "mlflow"}, published
+    assert set(published) == {"webserver", "mlflow", "reports"}, published
     for name, ports in published.items():
         assert all(str(p).startswith("127.0.0.1:") for p in ports), (name, ports)
     # inside the compose network the servers listen on every interface of their container, which is private

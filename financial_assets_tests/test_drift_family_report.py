@@ -19,9 +19,9 @@ import pytest
 
 from financial_assets.core.errors import BarDataError
 from financial_assets.definitions import defs
-from financial_assets.drift import DriftConfig, performance_decay
-from financial_assets.drift.calibration import calibrated_threshold
-from financial_assets.drift.rules import calibration_values_needed, decayed_beyond_interval
+from financial_assets.defs.drift.checks import CHECK_KEY
+from financial_assets.drift import performance_decay
+from financial_assets.drift.rules import decayed_beyond_interval
 from financial_assets.models import TrainingConfig, build_dataset
 from financial_assets.runs.stages import plan_stages
 from financial_assets.storage.lake import ParquetLake
@@ -68,7 +68,8 @@ def _champion(training: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, pd.Dat
            "registered_model": name, "model_version": 1, "alias": "champion", "promotion_reason": "first model",
            "oos_auc": 0.58, "oos_auc_ci_low": 0.55, "oos_auc_ci_high": 0.61, "calibrated": True,
            "data_first_date": data.description.first_date, "data_last_date": data.description.last_date,
-           "data_rows": data.description.rows, "data_hash": data.description.data_hash, "data_tickers": ticker}
+           "data_rows": data.description.rows, "data_hash": data.description.data_hash, "data_tickers": ticker,
+           "mlflow_run_id": f"run{ticker.lower()}"}
     tested = slice(len(data.rows) // 5, None)
     proba = 1 / (1 + np.exp(-0.8 * data.panel.column("f0")[data.rows][tested]))  # the model the days are served by
     oof = pd.DataFrame({"sample_date": data.t0[tested], "ticker": ticker, "probability": proba, "calibrated": proba,
@@ -115,47 +116,57 @@ def test_a_range_reports_the_drift_calendar_and_its_last_date_and_the_check_fail
     summary = tables.read("drift_report").set_index(["ticker", "date"])
     shifted = summary.loc[(SHIFTED, pd.Timestamp("2013-02-27"))]
     assert shifted["level"] == "error" and shifted["dataset_drift"]
-    assert set(shifted["drifted_features"].split(",")) >= {"f0", "f1", "f2"}
+    unusual = set(shifted["unusual_features"].split(","))
+    assert set(shifted["drifted_features"].split(",")) <= {"f0", "f1", "f2"} <= unusual
     assert "performance_decay" in shifted["reasons"].split(",")
     assert shifted["realized_auc_ci_high"] < shifted["oos_auc_ci_low"] == 0.55
     assert shifted["reference_matches_training"] and shifted["reference_rows"] > 400
     steady = summary.loc[(STEADY, pd.Timestamp("2013-02-27"))]
-    assert not steady["dataset_drift"] and not steady["performance_decay"]
+    assert not steady["dataset_drift"] and not steady["performance_decay"] and steady["level"] in ("ok", "warn")
     short = summary.loc[(SHORT, pd.Timestamp("2013-02-27"))]  # 56 training rows: nothing to calibrate on
-    assert short["level"] == "unmonitored" and short["monitored_columns"] == 0 and short["report_html"] == ""
-    assert json.loads(short["unmonitored"])["f0"] == "56 reference values, 410 needed to calibrate"
+    assert short["level"] == "unmonitored" and short["monitored_columns"] == 0 and short["report_url"] == ""
+    assert json.loads(short["unmonitored"])["f0"].startswith("56 reference values, 200 needed to calibrate")
     assert short["matured_labels"] == 30 and not short["performance_decay"]
 
     meta = partition_metadata(instance, "drift_report", f"2013-02-27|{SHIFTED}")
-    assert meta["dataset_drift"] is True and meta["drifted_share"] >= 0.5 and meta["level"] == "error"
-    assert "wasserstein distance" in meta["most_drifted"] and "f0" in meta["most_drifted"]
-    html = Path(meta["report"].removeprefix("file://"))
+    assert meta["dataset_drift"] is True and meta["level"] == "error" and "performance_decay" in meta["reasons"]
+    assert "f0" in meta["most_drifted"] and "drift at" in meta["most_drifted"]
+    page = "drift_report/SHIFTED/2013-02-27/report.html"
+    assert meta["report"] == f"http://localhost:3030/{page}"  # FA_ARTIFACTS_URL's default
+    assert meta["champion_mlflow_run"] == "http://localhost:5000/#/runs/runshifted"  # FA_MLFLOW_UI_URL's default
+    html = tables.root.parent / "artifacts" / page
     assert html.is_file() and html.stat().st_size > 100_000 and "<html" in html.read_text()[:2000].lower()
-    report = json.loads(Path(meta["report_json"]).read_text())
+    report = json.loads((tables.root.parent / "artifacts" / page).with_name("report.json").read_text())
+    assert meta["report_json"].endswith("/drift_report/SHIFTED/2013-02-27/report.json")
     assert report["dataset_drift"] is True and report["performance"]["decayed"] is True
+    steady_meta = partition_metadata(instance, "drift_report", f"2013-02-27|{STEADY}")
+    if steady_meta["level"] == "ok":  # rendered when first opened (report_server), not with the run
+        assert not (tables.root.parent / "artifacts" / steady_meta["report"].split("3030/")[1]).exists()
 
     assert check_results(run)["drift_check"] == (False, "ERROR")
-    (record,) = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey("drift_report"), "drift_check"), limit=5)
+    (record,) = instance.event_log_storage.get_asset_check_execution_history(CHECK_KEY, limit=5)
     errors = record.event.dagster_event.event_specific_data.metadata["errors"].value
-    assert {(e["ticker"], e["date"]) for e in errors} == {(SHIFTED, "2013-01-31"), (SHIFTED, "2013-02-27")}
-    assert all(e["report"].startswith("file://") and "dataset_drift" in e["reasons"] for e in errors)
+    assert [(e["ticker"], e["date"], e["model"]) for e in errors] == [(SHIFTED, "2013-02-27", "fa_SHIFTED_dir_5 v1")]
+    assert errors[0]["report"] == meta["report"] and errors[0]["champion_run"] == meta["champion_mlflow_run"]
+
+
+def test_the_check_reports_every_tickers_newest_report_so_a_run_of_another_ticker_keeps_it_failing(tables):
+    instance = dg.DagsterInstance.ephemeral()
+    _run("2013-02-27", "2013-02-27", instance)
+    steady = run_stage(DRIFT_JOB, f"2013-02-28|{STEADY}", f"2013-02-28|{STEADY}", instance, assets=["drift_report"])
+    assert steady.status == "SUCCESS", steady.error
+    assert check_results(steady)["drift_check"] == (False, "ERROR")  # SHIFTED's newest report is still at ERROR
+    record = instance.event_log_storage.get_asset_check_execution_history(CHECK_KEY, limit=1)[0]
+    metadata = record.event.dagster_event.event_specific_data.metadata
+    assert [(e["ticker"], e["date"]) for e in metadata["errors"].value] == [(SHIFTED, "2013-02-27")]
+    assert metadata["tickers_checked"].value == 3 and "2013-02-28" in metadata["current_state"].value
+    assert sum(metadata["this_run_levels"].value.values()) == 1
 
 
 def test_a_single_date_off_the_calendar_is_reported(tables):
     instance = dg.DagsterInstance.ephemeral()
     run = _run("2013-02-20", "2013-02-20", instance)
     assert materialized(instance, run, "drift_report") == [f"2013-02-20|{t}" for t in (SHIFTED, SHORT, STEADY)]
-
-
-def test_calibration_values_needed_is_where_calibrated_threshold_starts_to_accept():
-    config, rng = DriftConfig(), np.random.default_rng(0)
-    for window in (2, 7, 20):
-        needed = calibration_values_needed(window, config)
-        calibrated_threshold(rng.normal(size=needed), window, config, column="x")
-        with pytest.raises(BarDataError, match="drift_reference_length"):
-            calibrated_threshold(rng.normal(size=needed - 1), window, config, column="x")
-    assert calibration_values_needed(20, DriftConfig(stattest_threshold=0.2)) == 1
 
 
 def test_decay_needs_the_whole_realized_interval_below_the_oos_interval():

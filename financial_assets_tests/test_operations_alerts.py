@@ -27,7 +27,8 @@ def webhook():
 
 @pytest.fixture
 def alerts(webhook: Recorder, data_dir: Path) -> AlertsResource:
-    return AlertsResource(sinks=f"webhook:{webhook.url}/hook", data_dir=str(data_dir), ui_url="http://ui.local:3000")
+    return AlertsResource(sinks=f"webhook:{webhook.url}/hook", data_dir=str(data_dir), ui_url="http://ui.local:3000",
+                          mlflow_ui_url="http://mlflow.local:5000")
 
 
 @dg.asset
@@ -56,7 +57,8 @@ def test_a_drift_failure_posts_ticker_date_features_and_report(webhook, alerts):
     (posted,) = webhook.requests
     body = posted["json"]
     assert posted["path"] == "/hook" and (body["kind"], body["ticker"], body["date"]) == ("drift", "AAPL", "2013-02-20")
-    assert body["drifted_features"] == ["rsi_14", "vol_20"] and body["report_url"].startswith("file:///reports/AAPL")
+    assert body["drifted_features"] == ["rsi_14", "rv_20"]
+    assert body["report_url"] == "http://reports.local/drift_report/AAPL/2013-02-20/report.html"
     assert body["numbers"] == {"drifted_share": 0.4} and body["severity"] == "critical"
 
 
@@ -76,7 +78,8 @@ def test_a_retraining_outcome_posts_the_decision_and_its_numbers(webhook, alerts
     lake = ParquetLake(data_dir / "lake")
     row = {"ticker": "AAPL", "date": pd.Timestamp("2013-02-20"), "model_type": "xgboost", "model_version": 4,
            "alias": "challenger", "promotion_reason": "challenger AUC 0.5610 <= champion v3 CI high 0.5900 "
-           "(champion AUC 0.5500)", "oos_auc": 0.561, "oos_auc_ci_low": 0.52, "oos_auc_ci_high": 0.6}
+           "(champion AUC 0.5500)", "oos_auc": 0.561, "oos_auc_ci_low": 0.52, "oos_auc_ci_high": 0.6,
+           "mlflow_run_id": "abc123"}
     lake.write("trained_model", pd.DataFrame([row]), {"AAPL": pd.DatetimeIndex(["2013-02-20"])})
     instance = dg.DagsterInstance.ephemeral()
     context = _finished(instance, retraining, {RETRAIN_TAG: "2013-02-20|AAPL"}, dg.DagsterEventType.RUN_SUCCESS)
@@ -85,6 +88,8 @@ def test_a_retraining_outcome_posts_the_decision_and_its_numbers(webhook, alerts
     assert (body["kind"], body["ticker"], body["date"]) == ("retrain", "AAPL", "2013-02-20")
     assert body["message"].startswith("xgboost v4 kept as challenger: challenger AUC 0.5610 <= champion v3")
     assert body["numbers"] == {"oos_auc": 0.561, "oos_auc_ci_low": 0.52, "oos_auc_ci_high": 0.6}
+    assert body["report_url"] == "http://mlflow.local:5000/#/runs/abc123"  # the new model's MLflow run
+    assert body["message"].endswith(f"Run: http://ui.local:3000/runs/{context.dagster_run.run_id}")
     plain = _finished(instance, retraining, {}, dg.DagsterEventType.RUN_SUCCESS)
     assert isinstance(retrain_outcome_sensor(plain, alerts=alerts, lake=LakeResource(data_dir=str(data_dir))),
                       dg.SkipReason)

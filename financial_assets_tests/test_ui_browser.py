@@ -6,9 +6,9 @@ than two years (small model settings: `RUN_SETTINGS`), the UI runs as `make ui` 
 graph of the `bars` group, opens `validated_bars`, launches the materialization of one partition from
 the Materialize dialog (a date and a ticker picked in the dialog), waits for the run to succeed, and
 sees the partition as the asset's latest materialization; then opens `drift_report`, follows the
-`report` metadata link of its latest materialization to the Evidently HTML report and sees it
-rendered with the numbers of the report's JSON summary. Screenshots of every step are kept under
-$FA_TEST_ARTIFACTS/test_ui_browser (or the test's tmp_path); the test prints where.
+`report` metadata link of its latest materialization, served over HTTP by the report server, to the
+Evidently HTML report and sees it rendered with the numbers of the report's JSON summary. Screenshots
+of every step are kept under $FA_TEST_ARTIFACTS/test_ui_browser (or the test's tmp_path); the test prints where.
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ def ui(tmp_path):
     """`dagster dev` on loopback over an instance `financial-assets run` filled with every stage for RUN_TICKERS."""
     require(CHROMIUM.exists(), "Chromium", "apt-get install -y chromium")
     require(importlib.util.find_spec("playwright"), "Playwright for Python", "pip install -e '.[test]'")
+    reports_url = f"http://127.0.0.1:{free_port()}"
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "FA_DATA_DIR": str(tmp_path / "data"),
-           **RUN_SETTINGS}
+           "FA_ARTIFACTS_URL": reports_url, **RUN_SETTINGS}
     done = subprocess.run([str(BIN / "financial-assets"), "run", "--tickers", RUN_TICKERS, "--start", RUN_START],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -70,6 +71,8 @@ def ui(tmp_path):
     assert [line.split()[0] for line in drift] == RUN_TICKERS.split(","), done.stdout[-3000:]
     assert all(re.match(r"^\s+[A-Z]+ 2013-03-01: (OK|WARN|ERROR)\b.*: drifted ", line) for line in drift), drift
     services = Services(tmp_path / "logs")
+    services.start("report_server", [str(BIN / "python"), "-m", "financial_assets.defs.drift.report_server",
+                                     "--port", reports_url.rsplit(":", 1)[1]], env, cwd=tmp_path)
     port = free_port()
     services.start("dagster_dev", [str(BIN / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"),
                                    "-h", "127.0.0.1", "-p", str(port)], env, cwd=tmp_path)
@@ -173,14 +176,17 @@ def test_a_user_launches_one_partition_of_validated_bars_from_the_ui_and_it_succ
             link = row.get_by_role("link").first
             expect(link).to_be_visible()
             folder = data / "artifacts" / "drift_report" / ticker / date
-            assert link.get_attribute("href") == (folder / "report.html").as_uri()
+            assert re.fullmatch(rf"http://127\.0\.0\.1:\d+/drift_report/{ticker}/{date}/report\.html",
+                                link.get_attribute("href"))
             shot(page, "drift_report_latest_materialization")
 
-            # an http page may not open file:// links: the report opens in a page of its own, as from the address bar
-            report = browser.new_page(viewport={"width": 1600, "height": 1000})
+            # the link is served over HTTP: clicking it opens the report (rendered now if the run did not)
             errors: list[str] = []
+            with page.context.expect_page(timeout=120_000) as opened:
+                link.click()
+            report = opened.value
             report.on("pageerror", lambda error: errors.append(str(error)))
-            report.goto(link.get_attribute("href"))
+            report.set_viewport_size({"width": 1600, "height": 1000})
             expect(report.get_by_text("Dataset Drift", exact=True).first).to_be_visible()
             expect(report.get_by_text("Data Drift Summary", exact=True)).to_be_visible()
             # the numbers Evidently renders are the report's own, as its JSON summary beside it has them

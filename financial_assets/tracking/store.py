@@ -69,3 +69,8 @@ def mlflow_uris(
         )
     return MlflowStore(tracking_uri, registry_uri, experiment_name, experiment.experiment_id,
                        experiment.artifact_location)
+
+
+def mlflow_run_url(ui_url: str, run_id: str) -> str:
+    """The page of MLflow run `run_id` in the MLflow UI at `ui_url` (FA_MLFLOW_UI_URL): `<ui>/#/runs/<id>`."""
+    return f"{ui_url.rstrip('/')}/#/runs/{run_id}"

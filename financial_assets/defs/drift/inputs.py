@@ -18,8 +18,9 @@ import pandas as pd
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.models.assets import POOLED
 from financial_assets.defs.resources import LakeResource
-from financial_assets.drift import DriftConfig
-from financial_assets.drift.rules import calibration_values_needed
+from financial_assets.drift import PREDICTION_COLUMN, DriftConfig
+from financial_assets.drift.calibration import values_needed
+from financial_assets.drift.columns import CALENDAR_REASON, calendar_features, feature_memory
 from financial_assets.models import TrainingConfig, build_dataset, label_source
 
 
@@ -46,6 +47,7 @@ class DriftInputs:
     champion: pd.Series  # the champion's trained_model row
     reference: pd.DataFrame  # its training rows, monitored columns only (none: too short a reference to calibrate)
     current: pd.DataFrame  # the window's rows, monitored columns only
+    memory: dict[str, int]  # each monitored column's lookback in rows; the predictions': the compared features' largest
     reference_matches_training: bool  # the rebuilt rows hash to the champion's data_hash
     unmonitored: dict[str, str]  # column -> why it could not be compared
     reference_predictions: np.ndarray | None  # None: prediction drift not evaluated (see unmonitored)
@@ -74,16 +76,21 @@ def partition_inputs(tables: Tables, ticker: str, day: pd.Timestamp, window: int
         raise BarDataError("drift_current_window", "training_table has no row at the partition's date", ticker,
                            day.date())
     current_values = current[names].astype(float).replace([np.inf, -np.inf], np.nan)
-    unmonitored = {c: why for c in names if (why := _why_not(reference[c], current_values[c], config))}
+    memory = feature_memory(names)
+    unmonitored = dict.fromkeys(calendar_features(names), CALENDAR_REASON)
+    unmonitored |= {c: why for c in names if c not in unmonitored
+                    and (why := _why_not(reference[c], current_values[c], memory[c], config))}
     kept = [c for c in names if c not in unmonitored]
     keys = pd.DataFrame({"ticker": data.panel.tickers[data.rows], "date": data.panel.dates[data.rows]})
     ref_p = _oof_probabilities(tables.oof, champion, keys)
     cur_p = current[["date"]].merge(predictions[["date", "probability"]], on="date", how="left")["probability"]
-    why = _why_not(pd.Series(ref_p), cur_p, config)
+    longest = max((memory[c] for c in kept), default=0)  # the prediction is judged beside the compared features
+    why = _why_not(pd.Series(ref_p), cur_p, longest, config)
     if why:
         unmonitored["predicted probability"] = why
     return DriftInputs(
         champion=champion, reference=reference[kept], current=current_values[kept],
+        memory={c: memory[c] for c in kept} | {PREDICTION_COLUMN: longest},
         reference_matches_training=data.description.data_hash == champion["data_hash"], unmonitored=unmonitored,
         reference_predictions=None if why else ref_p, current_predictions=None if why else cur_p.to_numpy(float),
         outcomes=_outcomes(predictions, mine, champion, day))
@@ -105,13 +112,15 @@ def _champion(trained: pd.DataFrame, served: pd.Series, ticker: str, day: pd.Tim
     return rows.iloc[-1]
 
 
-def _why_not(reference: pd.Series, current: pd.Series, config: DriftConfig) -> str:
-    """Why a column cannot be compared ('' when it can): too few current or reference values to calibrate."""
+def _why_not(reference: pd.Series, current: pd.Series, memory: int, config: DriftConfig) -> str:
+    """Why a column cannot be compared ('' when it can): too few current values, or too few reference values to
+    hold `config.min_independent_windows` windows of the current window's rows apart by the column's memory."""
     window = int(current.notna().sum())
     if window < 2:
         return f"{window} value(s) in the current window"
-    needed, known = calibration_values_needed(window, config), int(reference.notna().sum())
-    return f"{known} reference values, {needed} needed to calibrate" if known < needed else ""
+    needed, known = values_needed(len(current), memory, config.min_independent_windows), int(reference.notna().sum())
+    return (f"{known} reference values, {needed} needed to calibrate ({config.min_independent_windows} windows of "
+            f"{len(current)} rows with a margin of its {memory}-bar memory on each side)") if known < needed else ""
 
 
 def _oof_probabilities(oof: pd.DataFrame, champion: pd.Series, keys: pd.DataFrame) -> np.ndarray:

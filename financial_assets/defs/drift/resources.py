@@ -1,4 +1,7 @@
-"""The drift family's resource: the feature window, the dates a multi-date run reports, the performance window."""
+"""The drift family's resource: the feature window, the dates a multi-date run reports, the performance window, and
+where a browser reaches the reports and MLflow."""
+
+from pathlib import PurePath
 
 import dagster as dg
 import pandas as pd
@@ -15,6 +18,12 @@ class DriftResource(dg.ConfigurableResource):
     window: int  # sessions of features ending at the partition's date
     calendar: str  # weekly | month_end | quarter_end | year_end | last (the run's last date only)
     performance_window: int  # matured labels the realized AUC is measured over
+    artifacts_url: str  # FA_ARTIFACTS_URL: the artefacts folder served over HTTP
+    mlflow_ui_url: str  # FA_MLFLOW_UI_URL
+
+    def artifact_url(self, relative: PurePath) -> str:
+        """The HTTP address of an artefact, from its path relative to the artefacts folder."""
+        return f"{self.artifacts_url.rstrip('/')}/{relative.as_posix()}"
 
     def report_dates(self, run_dates: pd.DatetimeIndex, sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """The run's dates on the drift calendar (the last session of each period of `sessions`) and its last date."""
@@ -33,4 +42,5 @@ def resources() -> dg.Definitions:
     """Binds the drift family's resource from its FA_DRIFT_* settings."""
     return dg.Definitions(resources={"drift": DriftResource(
         window=dg.EnvVar.int("FA_DRIFT_WINDOW"), calendar=dg.EnvVar("FA_DRIFT_CALENDAR"),
-        performance_window=dg.EnvVar.int("FA_DRIFT_PERFORMANCE_WINDOW"))})
+        performance_window=dg.EnvVar.int("FA_DRIFT_PERFORMANCE_WINDOW"), artifacts_url=dg.EnvVar("FA_ARTIFACTS_URL"),
+        mlflow_ui_url=dg.EnvVar("FA_MLFLOW_UI_URL"))})

@@ -59,15 +59,18 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: Alerts
                                     f"{_root_cause(context)}", report_url=alerts.run_url(run.run_id)))
 
 
-def _outcome(rows: pd.DataFrame, ticker: str, day: str, run_url: str) -> Alert:
-    """What a retraining run produced: each model's alias, the promotion rule's reason and its OOS numbers."""
+def _outcome(rows: pd.DataFrame, ticker: str, day: str, run_url: str, alerts: AlertsResource) -> Alert:
+    """What a retraining run produced: each model's alias, the promotion rule's reason, its OOS numbers, and links to
+    the best model's MLflow run (the alert's link) and the Dagster run."""
     if rows.empty:
         return Alert(kind="retrain", severity="warning", ticker=ticker, date=day, report_url=run_url,
                      message="retraining produced no model (see the run's trained_model and cv_folds logs)")
     decision = {"champion": "promoted to champion", "challenger": "kept as challenger"}
     lines = [f"{r.model_type} v{r.model_version} {decision[r.alias]}: {r.promotion_reason}" for r in rows.itertuples()]
     best = rows.sort_values("oos_auc").iloc[-1]
-    return Alert(kind="retrain", severity="info", ticker=ticker, date=day, message="; ".join(lines), report_url=run_url,
+    mlflow = alerts.mlflow_run_url(best["mlflow_run_id"]) if isinstance(best.get("mlflow_run_id"), str) else None
+    return Alert(kind="retrain", severity="info", ticker=ticker, date=day,
+                 message="; ".join(lines) + f". Run: {run_url}", report_url=mlflow or run_url,
                  numbers={k: float(best[k]) for k in ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high")})
 
 
@@ -81,5 +84,5 @@ def retrain_outcome_sensor(context: dg.RunStatusSensorContext, alerts: AlertsRes
         return dg.SkipReason("not a retraining run")
     day, _, ticker = partition.partition("|")
     rows = lake.read("trained_model", [ticker], start=day, end=day)
-    _deliver(context, alerts, _outcome(rows, ticker, day, alerts.run_url(context.dagster_run.run_id)))
+    _deliver(context, alerts, _outcome(rows, ticker, day, alerts.run_url(context.dagster_run.run_id), alerts))
     return None

@@ -3,14 +3,16 @@
 import dagster as dg
 
 from financial_assets.alerts import Alert, make_sinks, send_alert
+from financial_assets.tracking.store import mlflow_run_url
 
 
 class AlertsResource(dg.ConfigurableResource):
-    """Alert sinks from FA_ALERT_SINKS (empty: the JSONL log under `data_dir`), and the UI links point to."""
+    """Alert sinks from FA_ALERT_SINKS (empty: the JSONL log under `data_dir`), and the UIs links point to."""
 
     sinks: str
     data_dir: str
     ui_url: str
+    mlflow_ui_url: str = ""  # FA_MLFLOW_UI_URL; empty: alerts link no MLflow run
 
     def send(self, alert: Alert) -> str:
         """Send `alert` to every sink; return where it went (AlertDeliveryError when a sink failed)."""
@@ -21,6 +23,10 @@ class AlertsResource(dg.ConfigurableResource):
     def run_url(self, run_id: str) -> str:
         """The run's page in the Dagster UI."""
         return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
+
+    def mlflow_run_url(self, run_id: str) -> str | None:
+        """The MLflow run's page, when an MLflow UI is configured."""
+        return mlflow_run_url(self.mlflow_ui_url, run_id) if self.mlflow_ui_url else None
 
     def asset_url(self, asset: str) -> str:
         """The asset's page in the Dagster UI."""
@@ -38,6 +44,6 @@ def resources() -> dg.Definitions:
     """Binds the operations family's resources from their FA_* settings."""
     return dg.Definitions(resources={
         "alerts": AlertsResource(sinks=dg.EnvVar("FA_ALERT_SINKS"), data_dir=dg.EnvVar("FA_DATA_DIR"),
-                                 ui_url=dg.EnvVar("FA_DAGSTER_URL")),
+                                 ui_url=dg.EnvVar("FA_DAGSTER_URL"), mlflow_ui_url=dg.EnvVar("FA_MLFLOW_UI_URL")),
         "retrain": RetrainResource(cooldown_sessions=dg.EnvVar.int("FA_RETRAIN_COOLDOWN_SESSIONS")),
     })
