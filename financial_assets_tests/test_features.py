@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import talib
 
 from financial_assets.features import (
     DEFAULT_FEATURES,
@@ -17,8 +18,12 @@ from financial_assets.features import (
     registry_table,
     resolve_feature_names,
 )
-from financial_assets.features.compute import _COMPUTE, computable
-from financial_assets.features.registry import _specs, registry_markdown
+from financial_assets.features import indicators
+from financial_assets.features.chunk import Chunk, Run
+from financial_assets.features.compute import OHLCV, computable
+from financial_assets.features.indicators import FEATURES
+from financial_assets.features.registry import registry_markdown
+from financial_assets.features.spec import FeatureSpec, talib_feature
 from financial_assets_tests.synthetic_bars import random_bars
 
 ALL = list(FEATURE_REGISTRY)
@@ -28,7 +33,7 @@ PRICE_LEVEL = ("bb_upper_20", "bb_middle_20", "bb_lower_20", "atr_14", "mom_10",
 
 
 def test_names_are_unique_snake_case_and_match_their_spec():
-    specs = _specs()
+    specs = FEATURES
     assert len({s.name for s in specs}) == len(specs) == len(FEATURE_REGISTRY), "duplicate feature name"
     for name, spec in FEATURE_REGISTRY.items():
         assert re.fullmatch(r"[a-z]+(_[a-z0-9]+)*", name), name
@@ -44,14 +49,47 @@ def test_the_default_set_is_small_computable_and_free_of_price_levels():
     assert DEFAULT_FEATURES == tuple(n for n in ALL if FEATURE_REGISTRY[n].default)
     assert not set(PRICE_LEVEL) & set(DEFAULT_FEATURES)
     for name in DEFAULT_FEATURES:
-        assert name in _COMPUTE or FEATURE_REGISTRY[name].family == "cross_asset", name
+        assert FEATURE_REGISTRY[name].fill is not None or FEATURE_REGISTRY[name].family == "cross_asset", name
 
 
 def test_every_feature_but_cross_asset_ones_has_code_and_cross_asset_ones_come_from_sql():
-    assert set(_COMPUTE) == {n for n in ALL if FEATURE_REGISTRY[n].family != "cross_asset"}
+    python = {n for n in ALL if FEATURE_REGISTRY[n].family != "cross_asset"}
+    assert {n for n in ALL if FEATURE_REGISTRY[n].fill} == python
     assert [n for n in ALL if FEATURE_REGISTRY[n].family == "cross_asset"] == list(CROSS_ASSET)
     for name in CROSS_ASSET:
         assert FEATURE_REGISTRY[name].source == "sql:cross_asset_features"
+
+
+def test_a_new_indicator_is_one_entry(monkeypatch):
+    # the two examples of the indicators module's docstring, registered, compute what they say, per ticker
+    def range_20(ch: Chunk, dest: np.ndarray) -> None:
+        np.multiply(ch.window_sum(indicators._log_hl_sq, 20), 1.0 / 20, out=dest)
+        ch.mask_head(dest, 19)
+
+    roc = talib_feature("roc_5", "momentum", 5, "5-bar rate of change, percent", talib.ROC, "close", 5)
+    mean_range = FeatureSpec("range_20", "volatility", 19, "mean(ln(high/low)^2, 20)", "mean squared log range",
+                             fill=range_20)
+    assert roc.source == "talib.ROC(close, 5)"
+    for spec in (roc, mean_range):
+        monkeypatch.setitem(FEATURE_REGISTRY, spec.name, spec)
+    panel = pd.concat([random_bars(n, seed=n, ticker=f"T{n}") for n in (60, 25, 90)], ignore_index=True)
+    out = compute_features_panel(panel, ["range_20", "rsi_14", "roc_5"], threads=2)
+    assert list(out.columns) == ["ticker", "date", "rsi_14", "roc_5", "range_20"]  # registry order
+    for ticker, rows in panel.groupby("ticker"):
+        mine = out[out["ticker"] == ticker]
+        np.testing.assert_allclose(mine["roc_5"], talib.ROC(rows["close"].to_numpy(), 5), rtol=1e-12, equal_nan=True)
+        expected = (np.log(rows["high"] / rows["low"]) ** 2).rolling(20).mean()
+        np.testing.assert_allclose(mine["range_20"], expected, rtol=1e-9, equal_nan=True)
+
+
+def test_a_chunk_refuses_what_it_cannot_compute():
+    bars = random_bars(40, seed=1)
+    dates = bars["date"].to_numpy()
+    chunk = Chunk([bars[k].to_numpy() for k in OHLCV], dates, [(0, 40)], Run(dates, "XNYS"))
+    with pytest.raises(ValueError, match="1 to 31 rows, not 40"):
+        chunk.window_sum(indicators._volume, 40)
+    with pytest.raises(ValueError, match="BBANDS has 3 outputs"):
+        chunk.talib(talib.BBANDS, "close", 20, 2, 2, 0, out=np.empty(40))
 
 
 def test_resolve_feature_names():
