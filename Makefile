@@ -30,9 +30,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m financial_assets.bench
 
+## the UI on the project's instance, with the report server (drift reports over HTTP, FA_ARTIFACTS_URL) beside it;
+## both bind loopback. MLflow's UI, which model links open: .venv/bin/mlflow ui -p 5000 (README, MLflow)
 ui: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/financial-assets tickers > /dev/null  # the project's dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev
+	$(BIN)/python -m financial_assets.defs.drift.report_server & reports=$$!; \
+	trap 'kill $$reports' EXIT; DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev
 
 clean:
 	rm -rf data .dagster_home
