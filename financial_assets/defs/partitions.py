@@ -15,23 +15,11 @@ from collections import defaultdict
 import dagster as dg
 import pandas as pd
 
-from financial_assets.core.calendar import ALWAYS_OPEN, close_ticks, last_closed_session, weekday_holidays
+from financial_assets.core.calendar import ALWAYS_OPEN, close_ticks, weekday_holidays
 from financial_assets.core.errors import BarDataError
+from financial_assets.core.history_span import fixed_history_end
+from financial_assets.core.tickers import TICKERS_PARTITION_NAME
 from financial_assets.settings import env
-from financial_assets.sources.embedded import LAST_SESSION as EMBEDDED_LAST_SESSION
-
-TICKERS_PARTITION_NAME = "tickers"
-
-
-def history_end() -> str:
-    """The last date of the partition set: FA_HISTORY_END, else where the source's data ends: the embedded data's
-    last session, or for a live source the newest session that has closed."""
-    if env("FA_HISTORY_END"):
-        return env("FA_HISTORY_END")
-    if env("FA_SOURCE") == "embedded":
-        return EMBEDDED_LAST_SESSION
-    closed = last_closed_session(env("FA_CALENDAR"), pd.Timestamp.now(tz="UTC"))
-    return max(closed or env("FA_HISTORY_START"), env("FA_HISTORY_START"))
 
 
 def date_partitions(calendar: str, start: str, end: str | None) -> dg.TimeWindowPartitionsDefinition:
@@ -58,9 +46,8 @@ def date_partitions(calendar: str, start: str, end: str | None) -> dg.TimeWindow
 
 def _date_partitions() -> dg.TimeWindowPartitionsDefinition:
     """The date partitions of the settings: FA_CALENDAR from FA_HISTORY_START to FA_HISTORY_END, else to the embedded
-    data's last session, else (a live source) to the newest closed session."""
-    fixed = env("FA_HISTORY_END") or (EMBEDDED_LAST_SESSION if env("FA_SOURCE") == "embedded" else None)
-    return date_partitions(env("FA_CALENDAR"), env("FA_HISTORY_START"), fixed)
+    data's last session, else (a live source) to the newest closed session (`core.history_span`)."""
+    return date_partitions(env("FA_CALENDAR"), env("FA_HISTORY_START"), fixed_history_end())
 
 
 trading_date_partitions = _date_partitions()
