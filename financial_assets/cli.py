@@ -55,8 +55,8 @@ def _source_span(source, tickers: list[str]) -> tuple[str, str]:
         if len(dates):
             spans.append((dates.min(), dates.max()))
     if not spans:
-        raise BarDataError("source_bars", "no ticker has bars to run"
-                           + (f": {'; '.join(errors[:3])}" if errors else "") + "; give --start and --end to run anyway")
+        found = f": {'; '.join(errors[:3])}" if errors else ""
+        raise BarDataError("source_bars", f"no ticker has bars to run{found}; give --start and --end to run anyway")
     return min(s for s, _ in spans).date().isoformat(), max(e for _, e in spans).date().isoformat()
 
 
@@ -71,7 +71,8 @@ def _ui_hint(home: str) -> tuple[str, str]:
     host = url.hostname if url.hostname in LOOPBACK else "127.0.0.1"
     port = url.port or (443 if url.scheme == "https" else 80)
     assignments = " ".join(f"{k}={v}" for k, v in sorted(settings.items()))
-    command = f"DAGSTER_HOME={home} {assignments} {Path(sys.executable).parent / 'dagster'} dev {target} -h {host} -p {port}"
+    dagster = Path(sys.executable).parent / "dagster"
+    command = f"DAGSTER_HOME={home} {assignments} {dagster} dev {target} -h {host} -p {port}"
     return command, env("FA_DAGSTER_URL")
 
 
@@ -130,7 +131,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         from financial_assets.runs.runner import QUIET, VERBOSE, run_range
 
         remember(defs)
-        summary = run_range(defs, instance, tickers, start, end, console=VERBOSE if args.verbose else QUIET)
+
+        def held_back() -> set[str]:
+            found = ticker_problems(resources["lake"], resources["market"], tickers, start, end)
+            return {problem.ticker for problem in found if problem.held_back}
+
+        summary = run_range(defs, instance, tickers, start, end, console=VERBOSE if args.verbose else QUIET,
+                            held_back=held_back)
         problems = ticker_problems(resources["lake"], resources["market"], tickers, start, end)
         lake_root = resources["lake"].parquet.root
         outcomes = _model_lines(resources["lake"], tickers)
@@ -232,7 +239,8 @@ def parser() -> argparse.ArgumentParser:
                      "source's first bar)")
     run.add_argument("--end", type=iso_date, help="last date (default: the source's last bar)")
     run.set_defaults(func=cmd_run)
-    mat = sub.add_parser("materialize", help="materialize a selection of assets for one partition or a range, as one run",
+    mat = sub.add_parser("materialize",
+                         help="materialize a selection of assets for one partition or a range, as one run",
                          description="Materialize a selection of assets of one stage for one partition or a range, "
                          "as one run; a run that validates bars lists every rejected file or bar.", **described)
     mat.add_argument("--select", required=True, help="comma-separated asset names, e.g. raw_bars,validated_bars")

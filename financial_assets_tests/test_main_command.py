@@ -17,6 +17,7 @@ from financial_assets.definitions import defs
 from financial_assets.runs import catalog
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import clean_bars, write_bar_files
+from financial_assets_tests.synthetic_bars import random_bars
 
 BIN = Path(sys.executable).parent
 
@@ -59,18 +60,20 @@ def test_main_command_on_a_slice_of_the_default_data(tmp_path):
 @pytest.mark.slow
 def test_broken_files_among_good_ones_give_complete_good_tickers_a_summary_alerts_and_exit_3(tmp_path):
     dates = [d.date().isoformat() for d in trading_sessions("XNYS", "2012-06-01", "2013-03-01")]
-    folder = write_bar_files(tmp_path / "bars", {"GOOD": clean_bars(dates), "ALSO": clean_bars(dates, 70.0)})
-    broken = clean_bars(dates, 80.0)
-    broken.loc[100, ["high", "low"]] = [10.0, 20.0]
-    write_bar_files(folder, {"BROKEN": broken, "A B.csv": clean_bars(dates), "EMPTY": ""})
+    walks = {name: random_bars(len(dates), seed).assign(date=dates)
+             for seed, name in enumerate(["GOOD", "ALSO", "BROKEN"])}
+    walks["BROKEN"].loc[100, ["high", "low"]] = [10.0, 20.0]
+    folder = write_bar_files(tmp_path / "bars", {**walks, "A B.csv": clean_bars(dates), "EMPTY": ""})
     # --end alone: the start comes from the files, and the empty one must not stop the others
     out = _cli(tmp_path, "run", "--end", dates[-1], FA_SOURCE="folder", FA_SOURCE_DIR=str(folder),
-               FA_BENCHMARK_TICKER="GOOD", FA_HISTORY_START="2012-06-01", FA_DAGSTER_URL="http://127.0.0.1:3456")
+               FA_BENCHMARK_TICKER="GOOD", FA_HISTORY_START="2012-06-01", FA_DAGSTER_URL="http://127.0.0.1:3456",
+               FA_RETRAIN_CALENDAR="year_end", FA_TUNING_TRIALS="1")
     assert out.returncode == cli.EXIT_REJECTED, out.stdout[-3000:] + out.stderr[-3000:]
     summary = out.stdout.split("rejected data:")[1]
     assert "BROKEN: 1 bar(s) rejected, the ticker went on without them" in summary
     assert f"{dates[100]} high_ge_low high=10.0 low=20.0" in summary
     assert "'A B.csv'" in summary and "ticker_safe_identifier" in summary
+    assert " FAILURE " not in out.stdout and " SKIPPED " not in out.stdout  # the held-back ticker stops nothing
     assert "EMPTY: file rejected, ticker held back: [non_empty] ticker='EMPTY': EMPTY.csv is empty" in summary
     assert "Traceback" not in out.stdout + out.stderr
     alerts = [json.loads(line) for line in (tmp_path / "data" / "alerts" / "alerts.jsonl").read_text().splitlines()]

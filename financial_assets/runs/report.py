@@ -44,8 +44,9 @@ def ticker_problems(lake: LakeResource, market: MarketResource, tickers: list[st
     by a run that validated nothing yet."""
     from financial_assets.defs.bars.assets import SOURCE_REJECTIONS_ASSET  # the bars family imports this module
 
-    frames = [lake.read(asset, tickers, start=start, end=end) for asset in ("quarantined_bars", SOURCE_REJECTIONS_ASSET)]
-    frames = [f for f in frames if len(f)]
+    frames = [lake.read(asset, tickers, start=start, end=end)
+              for asset in ("quarantined_bars", SOURCE_REJECTIONS_ASSET)]
+    frames = [frame for frame in frames if len(frame)]
     if not frames:
         return []
     quarantine = pd.concat(frames, ignore_index=True).drop_duplicates(IDENTITY)

@@ -88,8 +88,9 @@ def _data_versions(frame: pd.DataFrame, files: dict[str, str]) -> dict[str, dict
     kinds={"python", "parquet"},
     description="Bars exactly as the source gave them (raw prices, source row order), one partition per ticker and "
     "trading date. A ticker whose file cannot be read is not materialized: its quarantine record, on the run's last "
-    "date, names the rule, the date and the file. A rerun whose source values changed keeps the old rows in raw_bar_revisions. Each "
-    "partition's metadata names its file and the data version of the bars read: a hash of their values.",
+    "date, names the rule, the date and the file. A rerun whose source values changed keeps the old rows in "
+    "raw_bar_revisions. Each partition's metadata names its file and the data version of the bars read: a hash of "
+    "their values.",
 )
 def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource,
              market: MarketResource, alerts: AlertsResource) -> None:
