@@ -99,7 +99,7 @@ def _check_window(start: str, end: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from financial_assets.core.tickers import normalize_ticker
+    from financial_assets.core.tickers import TICKERS_PARTITION_NAME, normalize_ticker
 
     began = time.perf_counter()
     named = [normalize_ticker(t) for t in args.tickers.split(",")] if args.tickers else None
@@ -107,7 +107,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from financial_assets.core.history_span import history_end
     from financial_assets.defs.resources import resolved_resources
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import register_tickers
     from financial_assets.sources import unusable_inputs
 
     with resolved_resources() as resources:
@@ -117,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         tickers = named or universe
         instance = project_instance()
         # a benchmark outside the universe would leave the cross-asset features null: an error at start
-        resources["bar_source"].benchmark(set(tickers) | set(register_tickers(instance, [])))
+        resources["bar_source"].benchmark(set(tickers) | set(instance.get_dynamic_partitions(TICKERS_PARTITION_NAME)))
         if args.start is None or args.end is None:
             first, last = _source_span(source, [t for t in tickers if t in universe] or tickers)
         start = max(args.start or first, env("FA_HISTORY_START"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import lru_cache
 
 import pandas as pd
 
@@ -33,18 +32,14 @@ def checked_selection(names: list[str]) -> AssetStage:
     return known[names[0]]
 
 
-@lru_cache(maxsize=1)
-def _sessions() -> pd.DatetimeIndex:
-    return history_sessions()
-
-
 def _checked_date(date: str) -> str:
+    sessions = history_sessions()
     try:
-        is_session = dt.date.fromisoformat(date).isoformat() == date and pd.Timestamp(date) in _sessions()
+        is_session = dt.date.fromisoformat(date).isoformat() == date and pd.Timestamp(date) in sessions
     except ValueError:
         is_session = False
     if not is_session:
-        first, last = (d.date().isoformat() for d in _sessions()[[0, -1]])
+        first, last = (d.date().isoformat() for d in sessions[[0, -1]])
         raise BarDataError("date_partition", f"{date!r} is not a date partition: partitions are the trading sessions "
                            f"from {first} to {last} that have closed (not weekends or exchange holidays); dates are "
                            "YYYY-MM-DD", date=date)
