@@ -4,8 +4,8 @@ The date dimension holds one partition per session of the exchange calendar (`FA
 and holidays are not partitions) from `FA_HISTORY_START` to the end of the source's data: the
 embedded bars end on 2013-03-01, so no partition after it can ever be filled; a live source ends at
 the last session that has closed, and gains each session once it closes (`FA_HISTORY_END` overrides
-both). The ticker dimension is dynamic,
-so adding a ticker is a data change (sensor, UI or command line), not a code change.
+both). The ticker dimension is dynamic, so adding a ticker is a data change (sensor, UI or command
+line), not a code change.
 """
 
 from __future__ import annotations

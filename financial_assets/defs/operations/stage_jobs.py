@@ -52,10 +52,10 @@ def catch_up_range(instance: dg.DagsterInstance, job: dg.JobDefinition, day: str
     if last is not None and last >= day:
         return None
     sessions = session_keys(end=day)
-    held = bisect.bisect_right(sessions, last) if last is not None else 0  # sessions up to L
+    done = bisect.bisect_right(sessions, last) if last is not None else 0  # sessions up to L, all before `day`
     if last is not None and LABEL_ASSETS & set(stage_assets(job)):
-        held = max(held - MATURING_SESSIONS, 0)
-    return sessions[min(held, len(sessions) - 1)], day
+        done = max(done - MATURING_SESSIONS, 0)
+    return sessions[done], day
 
 
 def stage_tags(instance: dg.DagsterInstance, job: dg.JobDefinition, first: str, last: str, day: str) -> dict[str, str]:
