@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import warnings
 
 import dagster as dg
 import pandas as pd
 import pytest
 
+from financial_assets.cli import EXIT_REJECTED, main
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.core.tickers import normalize_ticker
@@ -254,3 +257,93 @@ def test_a_rerun_with_revised_source_values_archives_the_old_raw_bars(folder, da
     # the revised bar's partition records a new data version; the bar that did not change keeps its own
     after = [partition_metadata(instance, "raw_bars", f"{d}|ACME")["data_version"] for d in DATES[:2]]
     assert after[0] == before[0]["data_version"] and after[1] != before[1]["data_version"]
+
+
+def _main(*args: str) -> int:
+    """The command line in this process (its warning filter restored afterwards)."""
+    with warnings.catch_warnings():
+        return main(list(args))
+
+
+def _alerts(data_dir) -> list[dict]:
+    log = data_dir / "alerts" / "alerts.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_a_rejected_file_makes_materialize_exit_3_with_its_line_and_a_data_quality_alert(folder, data_dir, tmp_path,
+                                                                                         monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _good(folder, "ALFA", "OMEGA")
+    csv = clean_bars(DATES).astype(str)
+    csv.loc[DATES.index(BAD_DAY), "close"] = "oops"
+    write_bar_files(folder, {"BAD": csv})
+    assert _main("tickers", *TICKERS) == 0
+    select = ["materialize", "--select", "raw_bars,validated_bars,quarantined_bars", "--partition-range"]
+    assert _main(*select, f"{FIRST}|ALFA...{LAST}|OMEGA") == EXIT_REJECTED
+    out = capsys.readouterr().out
+    assert "SUCCESS" in out and "rejected data: 1 ticker(s) or file(s)" in out
+    assert f"BAD: file rejected, ticker held back: [numeric_values] ticker='BAD' date={BAD_DAY}" in out
+    (alert,) = _alerts(data_dir)
+    assert (alert["kind"], alert["severity"], alert["ticker"]) == ("data_quality", "critical", "BAD")
+    assert "[numeric_values]" in alert["message"] and BAD_DAY in alert["message"] and "'oops'" in alert["message"]
+    assert alert["date"] == LAST  # a rejected file is recorded on the run's last date
+    # the same broken file again: the exit code still says so, and the same rejection is not alerted twice
+    assert _main(*select, f"{DATES[-5]}|ALFA...{LAST}|OMEGA") == EXIT_REJECTED
+    assert len(_alerts(data_dir)) == 1
+    # good data only: exit 0
+    assert _main(*select, f"{FIRST}|ALFA...{LAST}|ALFA") == 0
+
+
+def test_a_rejected_bar_alerts_once_with_its_ticker_date_rule_and_value(folder, data_dir, instance):
+    _good(folder, "ALFA", "OMEGA")
+    broken = clean_bars(DATES)
+    broken.loc[DATES.index(BAD_DAY), ["high", "low"]] = [90.0, 95.0]
+    write_bar_files(folder, {"BAD": broken})
+    _run_all(instance)
+    (alert,) = _alerts(data_dir)
+    assert (alert["kind"], alert["severity"], alert["ticker"], alert["date"]) == ("data_quality", "warning", "BAD",
+                                                                                  BAD_DAY)
+    assert f"{BAD_DAY} high_ge_low high=90.0 low=95.0" in alert["message"]
+    # a rerun over the same bar (as each nightly run rewrites its last sessions) does not alert it again
+    run_stage(TICKER_JOB, f"{DATES[-30]}|ALFA", f"{LAST}|OMEGA", instance)
+    assert len(_alerts(data_dir)) == 1
+
+
+def _failing_now(instance, check: str) -> str:
+    return _check_metadata(instance, check)["failing_now_by_ticker"]
+
+
+def test_a_run_of_other_tickers_never_turns_a_failing_ticker_green(folder, data_dir, instance):
+    _good(folder, "ALFA", "OMEGA")
+    broken = clean_bars(DATES)
+    broken.loc[DATES.index(BAD_DAY), ["high", "low"]] = [90.0, 95.0]  # pandera rejects the bar
+    broken.loc[DATES.index(BAD_DAY) + 5:, ["open", "high", "low", "close"]] *= 0.5  # a -50% day: GX warns
+    write_bar_files(folder, {"BAD": broken})
+    bars, _ = _run_all(instance)
+    checks = ("bars_schema_pandera", "bars_suite_great_expectations")
+    assert [check_results(bars)[c][0] for c in checks] == [False, False]
+    alone = run_stage(TICKER_JOB, f"{FIRST}|ALFA", f"{LAST}|ALFA", instance)
+    assert [check_results(alone)[c] for c in checks] == [(False, "WARN"), (False, "WARN")]
+    for check in checks:
+        assert "BAD" in _failing_now(instance, check) and "ALFA" not in _failing_now(instance, check)
+    assert BAD_DAY in str(_check_metadata(instance, "bars_schema_pandera")["failing_rows"])
+    # BAD's file fixed and its partitions rerun: every ticker passes
+    _good(folder, "BAD")
+    fixed = run_stage(TICKER_JOB, f"{FIRST}|BAD", f"{LAST}|BAD", instance)
+    assert [check_results(fixed)[c][0] for c in checks] == [True, True]
+
+
+def test_a_rejected_file_keeps_the_check_at_error_until_a_run_reads_it(folder, data_dir, instance):
+    _good(folder, "ALFA", "OMEGA")
+    write_bar_files(folder, {"BAD": ""})
+    bars, _ = _run_all(instance)
+    assert check_results(bars)["bars_schema_pandera"] == (False, "ERROR")
+    alone = run_stage(TICKER_JOB, f"{DATES[-3]}|ALFA", f"{LAST}|OMEGA", instance)
+    assert "BAD" not in [key.split("|")[1] for key in materialized(instance, alone, "raw_bars")]
+    _good(folder, "BAD")
+    assert check_results(run_stage(TICKER_JOB, f"{DATES[-3]}|ALFA", f"{LAST}|ALFA", instance))[
+        "bars_schema_pandera"] == (False, "ERROR")
+    # the next night's run reads the fixed file: its rejection, on the last date, is rewritten
+    assert check_results(run_stage(TICKER_JOB, f"{DATES[-3]}|BAD", f"{LAST}|BAD", instance))[
+        "bars_schema_pandera"] == (True, "WARN")

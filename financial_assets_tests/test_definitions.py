@@ -98,12 +98,13 @@ def test_crypto_calendar_has_weekend_partitions_and_fx_has_weekdays_without_holi
     assert "2013-01-21" in fx and "2013-01-19" not in fx and len(fx) == 23
 
 
-def test_a_live_source_runs_to_the_session_holding_today():
-    import datetime as dt
+def test_a_live_source_runs_to_the_newest_session_that_has_closed():
+    import pandas as pd
+
+    from financial_assets.core.calendar import last_closed_session
 
     keys = _partition_keys_under({"FA_SOURCE": "synthetic", "FA_HISTORY_START": "2024-01-02"})
-    assert keys[-1] <= dt.date.today().isoformat()
-    assert (dt.date.today() - dt.date.fromisoformat(keys[-1])).days <= 4  # a weekend or a holiday back at most
+    assert keys[-1] == last_closed_session("XNYS", pd.Timestamp.now(tz="UTC"))
 
 
 def test_a_history_that_starts_on_a_holiday_has_no_partition_on_it():

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from financial_assets import cli
 from financial_assets.core.calendar import trading_sessions
+from financial_assets.definitions import defs
+from financial_assets.runs import catalog
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import clean_bars, write_bar_files
+from financial_assets_tests.synthetic_bars import random_bars
 
 BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stage_cache(tmp_path_factory) -> Iterator[Path]:
+    """A private cache folder for the commands of this module, holding this code's asset stages (`runs.catalog`), as
+    any earlier command leaves it."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        catalog.remember(defs)
+        yield folder
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -41,20 +58,31 @@ def test_main_command_on_a_slice_of_the_default_data(tmp_path):
 
 
 @pytest.mark.slow
-def test_one_broken_file_among_good_ones_gives_complete_good_tickers_a_summary_and_a_non_zero_exit(tmp_path):
+def test_broken_files_among_good_ones_give_complete_good_tickers_a_summary_alerts_and_exit_3(tmp_path):
     dates = [d.date().isoformat() for d in trading_sessions("XNYS", "2012-06-01", "2013-03-01")]
-    folder = write_bar_files(tmp_path / "bars", {"GOOD": clean_bars(dates), "ALSO": clean_bars(dates, 70.0)})
-    broken = clean_bars(dates, 80.0)
-    broken.loc[100, ["high", "low"]] = [10.0, 20.0]
-    write_bar_files(folder, {"BROKEN": broken, "A B.csv": clean_bars(dates)})
-    out = _cli(tmp_path, "run", FA_SOURCE="folder", FA_SOURCE_DIR=str(folder), FA_BENCHMARK_TICKER="GOOD",
-               FA_HISTORY_START="2012-06-01")
-    assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
+    walks = {name: random_bars(len(dates), seed).assign(date=dates)
+             for seed, name in enumerate(["GOOD", "ALSO", "BROKEN"])}
+    walks["BROKEN"].loc[100, ["high", "low"]] = [10.0, 20.0]
+    folder = write_bar_files(tmp_path / "bars", {**walks, "A B.csv": clean_bars(dates), "EMPTY": ""})
+    # --end alone: the start comes from the files, and the empty one must not stop the others
+    out = _cli(tmp_path, "run", "--end", dates[-1], FA_SOURCE="folder", FA_SOURCE_DIR=str(folder),
+               FA_BENCHMARK_TICKER="GOOD", FA_HISTORY_START="2012-06-01", FA_DAGSTER_URL="http://127.0.0.1:3456",
+               FA_RETRAIN_CALENDAR="year_end", FA_TUNING_TRIALS="1")
+    assert out.returncode == cli.EXIT_REJECTED, out.stdout[-3000:] + out.stderr[-3000:]
     summary = out.stdout.split("rejected data:")[1]
     assert "BROKEN: 1 bar(s) rejected, the ticker went on without them" in summary
     assert f"{dates[100]} high_ge_low high=10.0 low=20.0" in summary
     assert "'A B.csv'" in summary and "ticker_safe_identifier" in summary
+    assert " FAILURE " not in out.stdout and " SKIPPED " not in out.stdout  # the held-back ticker stops nothing
+    assert "EMPTY: file rejected, ticker held back: [non_empty] ticker='EMPTY': EMPTY.csv is empty" in summary
     assert "Traceback" not in out.stdout + out.stderr
+    alerts = [json.loads(line) for line in (tmp_path / "data" / "alerts" / "alerts.jsonl").read_text().splitlines()]
+    assert sorted((a["kind"], a["ticker"], a["severity"]) for a in alerts) == [
+        ("data_quality", "BROKEN", "warning"), ("data_quality", "EMPTY", "critical")]
+    # the UI hint serves the configured URL
+    hint = next(line for line in out.stdout.splitlines() if line.startswith("UI: "))
+    assert hint.endswith(" dev -w " + str(Path(cli.__file__).resolve().parents[1] / "workspace.yaml")
+                         + " -h 127.0.0.1 -p 3456  ->  http://127.0.0.1:3456")
     lake = ParquetLake(tmp_path / "data" / "lake")
     training = lake.read("training_table")
     assert training.groupby("ticker").size().to_dict() == {"ALSO": len(dates), "BROKEN": len(dates) - 1,
@@ -91,17 +119,58 @@ WRONG = {
     "unregistered ticker": (["materialize", "--select", "raw_bars", "--partition", "2013-01-02|ACME"],
                             "financial-assets tickers ACME"),
     "unknown asset": (["materialize", "--select", "raw_bar", "--partition", "2013-01-02|AAPL"], "no asset named raw_bar"),
+    "two stages": (["materialize", "--select", "raw_bars,training_table", "--partition", "2013-01-02|AAPL"],
+                   "belong to different stages"),
+    "after the data": (["materialize", "--select", "raw_bars", "--partition", "2013-03-04|AAPL"],
+                       "'2013-03-04' is not a date partition"),
+    "date key for a ticker stage": (["materialize", "--select", "raw_bars", "--partition", "2013-01-02"],
+                                    "is not DATE|TICKER"),
+    "reversed window": (["run", "--start", "2013-03-01", "--end", "2013-01-02"], "the start is after the end"),
     "slashed start": (["run", "--start", "2010/06/01"], "'2010/06/01' is not a date"),
     "month 13": (["run", "--start", "2010-13-01"], "'2010-13-01' is not a date"),
 }
 
 
+#: runs the command line, then names the heavy modules it imported: a wrong argument must be refused without them
+PROBE = """import sys
+from financial_assets.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as stop:  # argparse refuses a malformed argument this way
+    code = stop.code
+heavy = ("financial_assets.definitions", "great_expectations", "evidently", "mlflow", "torch", "xgboost", "talib")
+print("heavy:", [m for m in heavy if m in sys.modules])
+sys.exit(code)"""
+
+
 @pytest.mark.parametrize("case", sorted(WRONG))
-def test_wrong_arguments_are_refused_before_any_run_with_one_line_saying_what_is_wrong(tmp_path, case):
+def test_wrong_arguments_are_refused_before_loading_anything_heavy_with_one_line_saying_what_is_wrong(tmp_path, case):
     args, message = WRONG[case]
     subprocess.run([str(BIN / "financial-assets"), "tickers", "AAPL", "IBM"], env=_env(tmp_path), check=True,
                    capture_output=True)
-    out = _cli(tmp_path, *args)
-    assert out.returncode == 2, out.stdout + out.stderr
+    out = subprocess.run([sys.executable, "-c", PROBE, *args], env=_env(tmp_path), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == cli.EXIT_USAGE, out.stdout + out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
+    assert "ticker=?" not in out.stderr and "date=n/a" not in out.stderr  # only the parts that apply
+    assert "heavy: []" in out.stdout
     assert not (tmp_path / "data" / "lake").exists()
+
+
+def test_the_exit_codes_are_documented_in_the_help():
+    for command in ([], ["run"], ["materialize"]):
+        text = cli.parser().format_help() if not command else cli.parser()._subparsers._group_actions[0].choices[
+            command[0]].format_help()
+        assert "exit codes:" in text and "3  every run succeeded but files or bars were rejected" in text
+
+
+def test_the_stage_cache_follows_the_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    stale = tmp_path / "financial_assets" / "stages-0.json"
+    stale.parent.mkdir()
+    stale.write_text('{"ghost": {"job": "x", "index": 9, "by_ticker": true}}')
+    stages = catalog.remember(defs)
+    assert not stale.exists()  # another code version's cache is removed
+    assert catalog.asset_stages() == stages == catalog.stages_of(defs)
+    assert stages["raw_bars"] == catalog.AssetStage("bars_features_labels_job", 1, True)
+    assert stages["training_table"] == catalog.AssetStage("sql_models_job", 2, False)

@@ -6,16 +6,25 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from pathlib import Path
+
 import dagster as dg
+import numpy as np
+import pandas as pd
 import pytest
 
+from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.defs.operations.nightly import closed_session
 from financial_assets.defs.operations.stage_jobs import MATURING_SESSIONS
 from financial_assets.runs.stages import NIGHTLY_TAG
 from financial_assets.runs.internals import launch_in_process
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers, session_keys
+from financial_assets.labels.compute import HORIZONS, TB_COLUMNS, TripleBarrierConfig
+from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers, run_range, session_keys
 from financial_assets.runs.stages import plan_stages
+from financial_assets.storage.lake import ParquetLake
+from financial_assets_tests.conftest import write_bar_files
+from financial_assets_tests.synthetic_bars import random_bars
 
 NEW_YORK = ZoneInfo("America/New_York")
 REPOSITORY = defs.get_repository_def()
@@ -48,7 +57,7 @@ def at_six(year: int, month: int, day: int) -> dt.datetime:
 def test_a_trading_day_launches_the_first_stage_for_every_ticker_with_its_maturing_labels(instance):
     materialize_record(instance, "validated_bars", "2013-02-26|AAPL")
     (request,) = tick(instance, at_six(2013, 2, 27)).run_requests
-    first = session_keys(end="2013-02-27")[-MATURING_SESSIONS]
+    first = session_keys(end="2013-02-26")[-MATURING_SESSIONS]  # the labels of 20 sessions up to the newest one
     assert request.job_name == STAGES[0] and request.run_key == f"nightly:2013-02-27:{STAGES[0]}"
     assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (f"{first}|AAPL", "2013-02-27|IBM")
     assert request.tags[NIGHTLY_TAG] == "2013-02-27"
@@ -64,7 +73,8 @@ def test_a_saturday_a_holiday_and_a_session_still_open_are_skipped(instance, day
 def test_missed_nights_are_one_range_and_a_night_already_held_is_skipped(instance):
     materialize_record(instance, "labels", "2012-12-31|IBM")  # the stage's newest date, 38 sessions before
     (request,) = tick(instance, at_six(2013, 2, 27)).run_requests
-    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2013-01-02|AAPL", "2013-02-27|IBM")
+    # the missed sessions, and the 20 sessions up to 2012-12-31 whose labels matured since
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2012-12-03|AAPL", "2013-02-27|IBM")
     materialize_record(instance, "features", "2013-02-27|AAPL")
     assert "already holds 2013-02-27" in tick(instance, at_six(2013, 2, 27)).skip_message
 
@@ -97,9 +107,75 @@ def test_each_stage_success_launches_the_next_stage_for_the_same_night(instance)
         assert runs[-1].status == dg.DagsterRunStatus.SUCCESS
         request = on_success(instance, runs[-1])
         assert request.run_key == f"nightly:2013-02-27:{request.job_name}"
-    first = session_keys(end="2013-02-27")[-MATURING_SESSIONS]
+    first = session_keys(end="2013-02-26")[-MATURING_SESSIONS]
     assert runs[1].tags[RANGE_START_TAG] == first  # the SQL stage holds labels: it reruns them while they mature
     assert request.job_name == STAGES[2]  # the model stage runs from its own newest date: just the night
     assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2013-02-27|AAPL", "2013-02-27|IBM")
     materialize_record(instance, "predictions", "2013-02-27|AAPL")  # the model stage ran: a repeated success is a no-op
     assert on_success(instance, runs[1]).skip_message == f"{STAGES[2]} already holds 2013-02-27"
+
+
+#: synthetic bars of two tickers on every session of this span; partitions from HISTORY_START on
+BAR_SESSIONS = [d.date().isoformat() for d in trading_sessions("XNYS", "2012-05-01", "2013-03-01")]
+HISTORY_START = "2012-09-04"
+TB_HORIZON = TripleBarrierConfig().horizon
+
+
+def _synthetic_folder(folder: Path) -> Path:
+    frames = {}
+    for seed, ticker in enumerate(["AAPL", "IBM"]):
+        bars = random_bars(len(BAR_SESSIONS), seed)
+        frames[ticker] = bars.assign(date=BAR_SESSIONS)
+    return write_bar_files(folder, frames)
+
+
+def _unmatured_nulls(frame: pd.DataFrame, bars: pd.DataFrame) -> list[str]:
+    """`asset:ticker:date:column` of every label that is null although its horizon's bars are in the lake."""
+    found = []
+    for ticker, rows in frame.groupby("ticker"):
+        dates = np.sort(bars.loc[bars["ticker"] == ticker, "date"].to_numpy())
+        after = len(dates) - np.searchsorted(dates, rows["date"].to_numpy(), side="right")  # bars after each row
+        columns = {**{f"{name}_{h}": h for h in HORIZONS for name in ("fwd_ret", "dir", "t1")},
+                   **dict.fromkeys(TB_COLUMNS, TB_HORIZON)}
+        for column, horizon in columns.items():
+            missing = rows[column].isna().to_numpy() & (after >= horizon)
+            found += [f"{ticker}:{d.date()}:{column}" for d in rows["date"][missing]]
+    return found
+
+
+def _night(instance: dg.DagsterInstance, day: str) -> list[dg.DagsterRun]:
+    """The nightly schedule's tick after `day`'s close, then the stage sensor's next request, through the SQL stage."""
+    (request,) = tick(instance, dt.datetime.combine(dt.date.fromisoformat(day), dt.time(18), NEW_YORK)).run_requests
+    runs = []
+    for _ in STAGES[:2]:
+        runs.append(launch_in_process(instance, request.job_name, request.tags))
+        assert runs[-1].status == dg.DagsterRunStatus.SUCCESS
+        request = on_success(instance, runs[-1])
+    return runs
+
+
+def test_every_night_and_every_catch_up_rewrites_each_label_that_matured(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("FA_SOURCE", "folder")
+    monkeypatch.setenv("FA_SOURCE_DIR", str(_synthetic_folder(tmp_path / "bars")))
+    monkeypatch.setenv("FA_BENCHMARK_TICKER", "AAPL")
+    monkeypatch.setenv("FA_HISTORY_START", HISTORY_START)
+    lake = ParquetLake(data_dir / "lake")
+    with dg.instance_for_test() as instance:
+        summary = run_range(defs, instance, ["AAPL", "IBM"], HISTORY_START, "2012-11-30", jobs=set(STAGES[:2]))
+        assert summary.success
+        # one ordinary night, two nights in a row, then a catch-up of 27 sessions after missed nights
+        for day, sessions in [("2012-12-03", 1), ("2012-12-04", 1), ("2012-12-05", 1), ("2013-01-15", 27)]:
+            assert len(session_keys("2012-12-01", day)) - len(session_keys("2012-12-01", _last_night(lake))) == sessions
+            runs = _night(instance, day)
+            first = runs[0].tags[RANGE_START_TAG].split("|")[0]
+            bars = lake.read("validated_bars")
+            assert bars["date"].max() == pd.Timestamp(day)
+            assert _unmatured_nulls(lake.read("labels"), bars) == [], day
+            assert _unmatured_nulls(lake.read("training_table"), bars) == [], day
+            # the window is what matured: the longest horizon's sessions up to the night before, no more
+            assert first == session_keys(end=day)[-sessions - MATURING_SESSIONS], day
+            assert runs[1].tags[RANGE_START_TAG] == first
+
+
+def _last_night(lake: ParquetLake) -> str:
+    return lake.read("validated_bars")["date"].max().date().isoformat()

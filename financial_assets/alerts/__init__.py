@@ -1,4 +1,4 @@
-"""Alerts: drift, retrain, run-failure and freshness alerts sent to a JSONL log, a webhook or Slack."""
+"""Alerts: drift, retrain, run-failure, freshness and data-quality alerts sent to a JSONL log, a webhook or Slack."""
 
 from financial_assets.alerts.alert import KINDS, SEVERITIES, Alert
 from financial_assets.alerts.factory import DEFAULT_LOG, AlertDeliveryError, make_sinks, send_alert

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS: tuple[str, ...] = ("drift", "retrain", "run_failure", "freshness")
+KINDS: tuple[str, ...] = ("drift", "retrain", "run_failure", "freshness", "data_quality")
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 

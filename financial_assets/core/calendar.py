@@ -15,6 +15,7 @@ Each calendar has a time zone (`calendar_timezone`): the exchange's, New York fo
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -83,6 +84,37 @@ def session_bounds(code: str, start: str, end: str) -> pd.DataFrame:
         return pd.DataFrame({"open": opens.tz_localize(zone).tz_convert("UTC"),
                              "close": closes.tz_localize(zone).tz_convert("UTC")}, index=sessions)
     return _exchange(code, start).schedule.loc[start:end, ["open", "close"]].rename_axis(None)
+
+
+@dataclass(frozen=True)
+class CloseTicks:
+    """A cron ticking at a calendar's usual close, in its time zone: a session's partition window starts there."""
+
+    cron: str
+    timezone: str
+    time: dt.time  # the usual close, local time
+    next_day: bool  # the close falls on the day after the session's date (24/7: midnight UTC)
+
+
+def close_ticks(code: str, today: dt.date | None = None) -> CloseTicks:
+    """The usual close of calendar `code`: the latest local close time of its sessions of the 120 days before `today`
+    (early closes come before it), on the weekdays it trades."""
+    today = today or dt.date.today()
+    zone = calendar_timezone(code)
+    bounds = session_bounds(code, (today - dt.timedelta(days=120)).isoformat(), today.isoformat())
+    after = (bounds["close"].dt.tz_convert(zone).dt.tz_localize(None) - bounds.index).max()
+    close = (dt.datetime.min + after % pd.Timedelta(days=1)).time()
+    days = "*" if code == ALWAYS_OPEN else "1-5"
+    return CloseTicks(f"{close.minute} {close.hour} * * {days}", zone, close, after >= pd.Timedelta(days=1))
+
+
+def last_closed_session(code: str, now: pd.Timestamp) -> str | None:
+    """The newest session of calendar `code` whose close is at or before `now` (tz-aware), as YYYY-MM-DD."""
+    local = pd.Timestamp(now).tz_convert(calendar_timezone(code))
+    start = (local - pd.Timedelta(days=10)).date().isoformat()
+    closes = session_bounds(code, start, (local + pd.Timedelta(days=1)).date().isoformat())["close"]
+    closed = closes.index[closes <= now]
+    return closed[-1].date().isoformat() if len(closed) else None
 
 
 def weekday_holidays(code: str, start: str, end: str | None = None) -> list[dt.date]:

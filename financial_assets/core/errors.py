@@ -4,12 +4,11 @@ from __future__ import annotations
 
 
 class BarDataError(ValueError):
-    """Input bars broke a rule; the message names ticker, date and rule so the user can find it."""
+    """Input bars broke a rule; the message names the rule, and the ticker and date where they apply."""
 
     def __init__(self, rule: str, detail: str, ticker: str | None = None, date: object = None):
         self.rule = rule
         self.ticker = ticker
         self.date = date
-        where = f"ticker={ticker!r}" if ticker is not None else "ticker=?"
-        when = f"date={date}" if date is not None else "date=n/a"
-        super().__init__(f"[{rule}] {where} {when}: {detail}")
+        where = [f"ticker={ticker!r}"] * (ticker is not None) + [f"date={date}"] * (date is not None)
+        super().__init__(" ".join([f"[{rule}]", *where]) + f": {detail}")

@@ -6,6 +6,9 @@ import re
 
 from financial_assets.core.errors import BarDataError
 
+#: the name of the dynamic partitions that hold the registered tickers
+TICKERS_PARTITION_NAME = "tickers"
+
 # Letters, digits and the punctuation real symbols use (BRK.B, BTC-USD, ^GSPC, EURUSD=X).
 # Excludes path separators, quotes, SQL metacharacters, '|' (Dagster's multi-partition separator),
 # ',' '[' ']' (reserved by Dagster) and white space.

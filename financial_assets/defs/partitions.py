@@ -3,8 +3,9 @@
 The date dimension holds one partition per session of the exchange calendar (`FA_CALENDAR`; weekends
 and holidays are not partitions) from `FA_HISTORY_START` to the end of the source's data: the
 embedded bars end on 2013-03-01, so no partition after it can ever be filled; a live source ends at
-the last session that has closed (`FA_HISTORY_END` overrides both). The ticker dimension is dynamic,
-so adding a ticker is a data change (sensor, UI or command line), not a code change.
+the last session that has closed, and gains each session once it closes (`FA_HISTORY_END` overrides
+both). The ticker dimension is dynamic, so adding a ticker is a data change (sensor, UI or command
+line), not a code change.
 """
 
 from __future__ import annotations
@@ -15,41 +16,39 @@ from collections import defaultdict
 import dagster as dg
 import pandas as pd
 
-from financial_assets.core.calendar import ALWAYS_OPEN, trading_sessions, weekday_holidays
+from financial_assets.core.calendar import ALWAYS_OPEN, close_ticks, weekday_holidays
 from financial_assets.core.errors import BarDataError
+from financial_assets.core.history_span import fixed_history_end
+from financial_assets.core.tickers import TICKERS_PARTITION_NAME
 from financial_assets.settings import env
-from financial_assets.sources.embedded import LAST_SESSION as EMBEDDED_LAST_SESSION
-
-TICKERS_PARTITION_NAME = "tickers"
 
 
-def history_end() -> str:
-    """The last date of the partition set: FA_HISTORY_END, else where the source's data ends."""
-    if env("FA_HISTORY_END"):
-        return env("FA_HISTORY_END")
-    if env("FA_SOURCE") == "embedded":
-        return EMBEDDED_LAST_SESSION
-    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()  # today's session has not closed
-    closed = trading_sessions(env("FA_CALENDAR"), env("FA_HISTORY_START"), yesterday)
-    return closed[-1].date().isoformat() if len(closed) else env("FA_HISTORY_START")
+def date_partitions(calendar: str, start: str, end: str | None) -> dg.TimeWindowPartitionsDefinition:
+    """One partition per session of `calendar` from `start` to `end`; with no `end`, to the newest session that has
+    closed, so a long-running code server gains each session by itself once it closes, never before.
+
+    A session's window starts at its usual close (`close_ticks`, in the calendar's time zone) and the set
+    runs to the window holding now: the session whose close has passed. Holidays are excluded windows.
+    Dagster ends the window before a holiday at the holiday's tick, so from a holiday's usual close until
+    the next session's close, that next session is already listed; the nightly schedule and `run` go by
+    the calendar's closes and never launch it early.
+    """
+    ticks = close_ticks(calendar)
+    bounds = {}
+    if end is not None:  # the window of the session `end` runs to the next tick
+        step = pd.offsets.Day(1) if calendar == ALWAYS_OPEN else pd.offsets.BDay(1)
+        bounds["end"] = dt.datetime.combine((pd.Timestamp(end) + step).date(), ticks.time)
+    holidays = weekday_holidays(calendar, start, end)  # none for 24/5 and 24/7; to the calendar's end when live
+    return dg.TimeWindowPartitionsDefinition(
+        cron_schedule=ticks.cron, fmt="%Y-%m-%d", start=start, timezone=ticks.timezone,
+        end_offset=0 if ticks.next_day else 1,
+        exclusions=[dt.datetime.combine(d, ticks.time) for d in holidays] or None, **bounds)
 
 
 def _date_partitions() -> dg.TimeWindowPartitionsDefinition:
-    """Sessions from the history start to a fixed end (FA_HISTORY_END or the embedded data's), or, for a live
-    source, up to the session holding today: a long-running code server then gains each new day by itself,
-    and the nightly schedule launches a session only once it has closed."""
-    calendar, start = env("FA_CALENDAR"), env("FA_HISTORY_START")
-    fixed = env("FA_HISTORY_END") or (EMBEDDED_LAST_SESSION if env("FA_SOURCE") == "embedded" else None)
-    # Dagster keeps a partition whose window ends by `end`; a Friday's window runs to Monday's tick
-    step = pd.offsets.Day(1) if calendar == ALWAYS_OPEN else pd.offsets.BDay(1)
-    bounds = {"end": (pd.Timestamp(fixed) + step).strftime("%Y-%m-%d")} if fixed else {"end_offset": 1}
-    if calendar == ALWAYS_OPEN:
-        return dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 * * *", fmt="%Y-%m-%d", start=start, **bounds)
-    holidays = weekday_holidays(calendar, start, fixed)  # none for 24/5; to the calendar's end when live
-    return dg.TimeWindowPartitionsDefinition(
-        cron_schedule="0 0 * * 1-5", fmt="%Y-%m-%d", start=start,
-        exclusions=[dt.datetime.combine(d, dt.time()) for d in holidays], **bounds,
-    )
+    """The date partitions of the settings: FA_CALENDAR from FA_HISTORY_START to FA_HISTORY_END, else to the embedded
+    data's last session, else (a live source) to the newest closed session (`core.history_span`)."""
+    return date_partitions(env("FA_CALENDAR"), env("FA_HISTORY_START"), fixed_history_end())
 
 
 trading_date_partitions = _date_partitions()

@@ -12,6 +12,8 @@ from financial_assets.validation.rules import ERROR, FILE_RULES
 
 #: rejected bars named per ticker before "and N more"
 LISTED_BARS = 5
+#: what makes two quarantine records the same rejection
+IDENTITY = ["ticker", "date", "rule", "column", "value"]
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,16 @@ class TickerProblem:
 
 def ticker_problems(lake: LakeResource, market: MarketResource, tickers: list[str], start: str,
                     end: str) -> list[TickerProblem]:
-    """Every ticker of the range with ERROR rejections, in ticker order."""
-    quarantine = lake.read("quarantined_bars", tickers, start=start, end=end)
-    if quarantine.empty:
+    """Every ticker of the range with ERROR rejections, in ticker order: in the quarantine, or found reading the source
+    by a run that validated nothing yet."""
+    from financial_assets.defs.bars.assets import SOURCE_REJECTIONS_ASSET  # the bars family imports this module
+
+    frames = [lake.read(asset, tickers, start=start, end=end)
+              for asset in ("quarantined_bars", SOURCE_REJECTIONS_ASSET)]
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
         return []
+    quarantine = pd.concat(frames, ignore_index=True).drop_duplicates(IDENTITY)
     errors = quarantine.loc[quarantine["severity"] == ERROR]
     raw = lake.read("raw_bars", tickers, start=start, end=end, columns=["ticker", "date"])
     counts = raw.groupby("ticker").size().to_dict() if len(raw) else {}

@@ -2,13 +2,15 @@
 
 A range of tickers x sessions becomes one run per stage (see `stages`): ticker x date stages run
 the tickers in contiguous blocks of Dagster's ticker order (one block when all are wanted), date
-stages run the sessions. A stage whose run fails stops the stages after it, which are reported as
-skipped with the failed stage named, never as failures of their own.
+stages run the sessions; tickers the first stage held back are left out of the later ones. A
+stage whose run fails stops the stages after it, which are reported as skipped with the failed
+stage named, never as failures of their own.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -90,16 +92,25 @@ def _ranges(stage: Stage, dates: list[str], blocks: list[list[str]]) -> list[tup
 
 
 def run_range(defs: dg.Definitions, instance: dg.DagsterInstance, tickers: list[str], start: str, end: str,
-              jobs: set[str] | None = None, console: str = QUIET) -> RangeSummary:
-    """Materialize every stage (or the stages named in `jobs`) for `tickers` x sessions in [start, end]."""
+              jobs: set[str] | None = None, console: str = QUIET,
+              held_back: Callable[[], set[str]] | None = None) -> RangeSummary:
+    """Materialize every stage (or the stages named in `jobs`) for `tickers` x sessions in [start, end].
+
+    `held_back`, asked after the first stage, names the tickers it held back (a rejected file): the later
+    ticker x date stages run the other tickers, which hold every partition of those tickers downstream.
+    """
     dates = session_keys(start, end)
     if not dates:
         raise ValueError(f"no trading sessions between {start} and {end}")
-    blocks = contiguous_blocks(register_tickers(instance, tickers), set(tickers))
+    order = register_tickers(instance, tickers)
+    blocks = contiguous_blocks(order, set(tickers))
     summary, failed = RangeSummary(), ""
     for stage in plan_stages(defs):
         if jobs is not None and stage.job_name not in jobs:
             continue
+        if held_back is not None and stage.index > 1:
+            blocks = contiguous_blocks(order, set(tickers) - held_back())
+            held_back = None
         for first, last in _ranges(stage, dates, blocks):
             label = f"{first}...{last}"
             if failed:

@@ -24,6 +24,7 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int
     sample: list
+    failing: tuple[tuple[str, pd.Timestamp], ...] = ()  # (ticker, date) of every unexpected row
 
 
 def _expectations() -> list:
@@ -80,7 +81,8 @@ def run_gx_suite(bars: pd.DataFrame, judged: pd.Series | None = None) -> list[Ex
     frame = bars.assign(_judged=True if judged is None else judged.to_numpy())
     derived = derived_columns(frame)
     derived = derived.loc[derived.pop("_judged").astype(bool)].reset_index(drop=True)
-    result = _validation_definition().run(batch_parameters={"dataframe": derived}, result_format="SUMMARY")
+    result = _validation_definition().run(batch_parameters={"dataframe": derived}, result_format={
+        "result_format": "COMPLETE", "unexpected_index_column_names": ["ticker", "date"]})
     outcomes = []
     for r in result.results:
         config = r.expectation_config
@@ -94,6 +96,8 @@ def run_gx_suite(bars: pd.DataFrame, judged: pd.Series | None = None) -> list[Ex
                 success=bool(r.success),
                 unexpected_count=int(r.result.get("unexpected_count") or 0),
                 sample=[str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]],
+                failing=tuple((row["ticker"], pd.Timestamp(row["date"]))
+                              for row in r.result.get("unexpected_index_list") or []),
             )
         )
     return outcomes

@@ -21,7 +21,8 @@ def records(rows: list[dict]) -> pd.DataFrame:
 
 
 def file_rejection(err: BarDataError, ticker: str, date: pd.Timestamp, file: str) -> pd.DataFrame:
-    """The record of a file-level error, dated on the run's first `date`: the whole file is rejected for the run.
+    """The record of a file-level error, dated on the run's last `date` (the partition the next night's run rewrites, so
+    a fixed file clears it): the whole file is rejected for the run.
 
     The offending date (a future bar, say) can lie outside every partition; the error text in
     `detail` names it.

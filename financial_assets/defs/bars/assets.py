@@ -3,6 +3,7 @@
 One bad ticker never stops the others: a file that cannot be read is a quarantine record for its
 ticker, a bar on a day without a session is a quarantine record, and a ticker whose rejections in
 the run pass `FA_MAX_REJECTED_SHARE` is held back from downstream assets while the rest go on.
+Nothing is rejected silently: each ticker with new rejections gets a data-quality alert (`alerts.py`).
 """
 
 import dagster as dg
@@ -11,9 +12,11 @@ import pandas as pd
 from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
+from financial_assets.defs.bars.alerts import new_rejections, send_rejection_alerts, stored_rows
 from financial_assets.defs.history import WARMUP_ASSET, keep_run_rows
 from financial_assets.defs.metadata import partition_metadata
 from financial_assets.defs.operations.freshness import VALIDATED_BARS_FRESHNESS
+from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
 from financial_assets.features import FEATURE_REGISTRY, resolve_feature_names
@@ -84,12 +87,13 @@ def _data_versions(frame: pd.DataFrame, files: dict[str, str]) -> dict[str, dict
     group_name="bars",
     kinds={"python", "parquet"},
     description="Bars exactly as the source gave them (raw prices, source row order), one partition per ticker and "
-    "trading date. A ticker whose file cannot be read is not materialized: its quarantine record names the rule, "
-    "the date and the file. A rerun whose source values changed keeps the old rows in raw_bar_revisions. Each "
-    "partition's metadata names its file and the data version of the bars read: a hash of their values.",
+    "trading date. A ticker whose file cannot be read is not materialized: its quarantine record, on the run's last "
+    "date, names the rule, the date and the file. A rerun whose source values changed keeps the old rows in "
+    "raw_bar_revisions. Each partition's metadata names its file and the data version of the bars read: a hash of "
+    "their values.",
 )
 def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource,
-             market: MarketResource) -> None:
+             market: MarketResource, alerts: AlertsResource) -> None:
     wanted = dates_by_ticker(planned_partitions(context))
     source = bar_source.source()
     sessions = market.sessions()
@@ -101,7 +105,7 @@ def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: 
             bars = load_standardized(source, ticker, (warmup[0] if reads_warmup else dates[0]).date(), dates[-1].date())
         except BarDataError as err:
             context.log.error(f"{ticker}: {err} (file {_source_file(source, ticker)})")
-            rejections.append(file_rejection(err, ticker, dates[0], _source_file(source, ticker)))
+            rejections.append(file_rejection(err, ticker, dates[-1], _source_file(source, ticker)))
             continue
         loaded[ticker] = dates
         daily = bars.daily
@@ -123,7 +127,11 @@ def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: 
     if len(rows) or lake.parquet.files(RAW_INTRADAY_ASSET, list(wanted)):
         lake.write(RAW_INTRADAY_ASSET, rows, _with_dates(wanted, rows))
     # a rerun replaces the run's rejections: the scope is the run's dates plus the off-calendar days found
-    lake.write(SOURCE_REJECTIONS_ASSET, found, _with_dates(wanted, found))
+    scope = _with_dates(wanted, found)
+    new = new_rejections(found, stored_rows(lake, SOURCE_REJECTIONS_ASSET, scope))
+    lake.write(SOURCE_REJECTIONS_ASSET, found, scope)
+    read = frame.groupby("ticker").size().to_dict() if len(frame) else {}
+    send_rejection_alerts(context, alerts, new, held_back(found, read, market.max_rejected_share))
     if warmups:
         lake.write(RAW_WARMUP_ASSET, concat(warmups, RAW_COLUMNS), {t: warmup for t in loaded if wanted[t][0] == sessions[0]})
     context.log.info(f"raw_bars: {len(frame)} bars of {len(loaded)}/{len(wanted)} tickers; {len(found)} rejections; "
@@ -150,7 +158,8 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
         dg.AssetSpec(
             "quarantined_bars", deps=[raw_bars], group_name="bars", kinds={"python", "parquet"},
             description="One record per rejected file, bar and broken rule: ticker, date, rule, severity, offending "
-            "value. ERROR records were kept out of validated_bars; WARN records were kept in.",
+            "value. ERROR records were kept out of validated_bars; WARN records were kept in. Each ticker with new "
+            "ERROR records gets a data_quality alert (FA_ALERT_SINKS).",
         ),
     ],
     partitions_def=bar_partitions,
@@ -159,7 +168,8 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
     # both are written, so the lake never holds a validated bar without its quarantine records
     can_subset=True,
 )
-def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource):
+def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
+                  alerts: AlertsResource):
     wanted = dates_by_ticker(planned_partitions(context))
     sessions = market.sessions()
     rejected = lake.read_span(SOURCE_REJECTIONS_ASSET, wanted)
@@ -178,8 +188,12 @@ def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market:
     good = concat(validated, [])
     bad = concat(quarantined, QUARANTINE_COLUMNS)
     held = held_back(bad, raw_rows, market.max_rejected_share)
+    # raw_bars alerted the rejections it found (files, off-calendar bars); these are the bar rules'
+    new = new_rejections(concat(quarantined[1:], QUARANTINE_COLUMNS),
+                         stored_rows(lake, "quarantined_bars", _with_dates(wanted, bad)))
     lake.write("validated_bars", good, dict(wanted))
     lake.write("quarantined_bars", bad, _with_dates(wanted, bad))
+    send_rejection_alerts(context, alerts, new, held)
     warm = concat(warmups, [])
     if len(warm):
         lake.write(WARMUP_ASSET, warm, {t: set(g["date"]) for t, g in warm.groupby("ticker")})

@@ -4,8 +4,9 @@ sensor launches each next stage job when the one before it succeeds.
 One Dagster run cannot hold stages of different partitionings (ticker x date, date, ticker x date),
 so the chain is a schedule plus a sensor on stage-run successes. Each stage catches up on its own:
 its range starts the session after its newest materialized date (missed nights become one range run
-per stage), and stages holding labels rerun the last MATURING_SESSIONS sessions, whose labels
-complete as new bars arrive. Run keys are per session and stage job, so nothing runs twice.
+per stage), and stages holding labels (labels, training_table) also rerun the MATURING_SESSIONS
+sessions up to that date, whose labels matured with the new bars. Run keys are per session and
+stage job, so nothing runs twice.
 
 The stage jobs are derived in `definitions.py` from every family's assets, so a schedule in the
 defs folder cannot name them: `stage_jobs(families)` builds the families' repository, and a schedule

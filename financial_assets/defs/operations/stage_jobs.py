@@ -6,13 +6,17 @@ finds its stage in `context.repository_def` by the stage tag and requests the st
 nightly schedule and sensor are built from the stage jobs themselves (`nightly.py`).
 """
 
+import bisect
+
 import dagster as dg
 
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME
 from financial_assets.labels.compute import HORIZONS, TripleBarrierConfig
 from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, session_keys
 from financial_assets.runs.stages import NIGHTLY_TAG, STAGE_TAG
-#: a label is final once its longest horizon has passed: stages holding labels rerun this many sessions back
+
+#: a label is null until its horizon's bars exist: the labels of this many sessions up to a stage's newest date may
+#: still mature (the longest horizon of the label definitions), so stages holding labels rerun them
 MATURING_SESSIONS = max(*HORIZONS, TripleBarrierConfig().horizon)
 #: assets whose rows carry labels that are null until their horizon completes
 LABEL_ASSETS = frozenset({dg.AssetKey("labels"), dg.AssetKey("training_table")})
@@ -39,18 +43,19 @@ def last_materialized(instance: dg.DagsterInstance, job: dg.JobDefinition) -> st
 def catch_up_range(instance: dg.DagsterInstance, job: dg.JobDefinition, day: str) -> tuple[str, str] | None:
     """The sessions a nightly run of `job` for `day` covers; None when the stage already holds `day`.
 
-    From the session after the stage's last materialized date (the first partition when it has none),
-    so missed nights are caught up in one run; stages holding labels start at least
-    MATURING_SESSIONS sessions back, so the labels that matured since are rewritten.
+    From the session after the stage's last materialized date L (the first partition when it has
+    none), so missed nights are caught up in one run. A stage holding labels starts earlier: at the
+    first of the MATURING_SESSIONS sessions ending at L, whose labels were computed without the bars
+    of their horizon and mature with the sessions this run adds.
     """
     last = last_materialized(instance, job)
     if last is not None and last >= day:
         return None
     sessions = session_keys(end=day)
-    later = [s for s in sessions if last is None or s > last]
-    if LABEL_ASSETS & set(stage_assets(job)):
-        later = sessions[-MATURING_SESSIONS:] if len(later) < MATURING_SESSIONS else later
-    return later[0], day
+    done = bisect.bisect_right(sessions, last) if last is not None else 0  # sessions up to L, all before `day`
+    if last is not None and LABEL_ASSETS & set(stage_assets(job)):
+        done = max(done - MATURING_SESSIONS, 0)
+    return sessions[done], day
 
 
 def stage_tags(instance: dg.DagsterInstance, job: dg.JobDefinition, first: str, last: str, day: str) -> dict[str, str]:
