@@ -49,7 +49,7 @@ DEFAULTS: dict[str, str] = {
     "FA_POOLED_MODEL": "false",
     # torch sequence models (lstm, transformer) train at the run's last as-of date only (last) or at every one (all)
     "FA_SEQUENCE_MODELS_AT": "last",
-    # Optuna trials per search of xgboost and logistic; empty: their default (8)
+    # Optuna trials per search of xgboost and logistic; empty: their default (0: tuning measured no gain, README)
     "FA_TUNING_TRIALS": "",
     # Optuna trials per search of the torch models; empty: their default (0). A trial costs minutes per ticker on CPU
     "FA_SEQUENCE_TUNING_TRIALS": "",

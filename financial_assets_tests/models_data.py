@@ -22,7 +22,7 @@ def _training_table(bars: pd.DataFrame) -> pd.DataFrame:
     return features.merge(labels, on=["ticker", "date"], how="left", validate="one_to_one")
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _random_walk_table(n_tickers: int, n_bars: int, seed: int) -> pd.DataFrame:
     return _training_table(pd.concat([random_bars(n_bars, seed * 100 + i, ticker=f"RW{i}") for i in range(n_tickers)],
                                      ignore_index=True))

@@ -166,7 +166,7 @@ def test_config_is_validated_and_flattens_to_parameters():
         TrainingConfig(cv="random")
     params = TrainingConfig(params={"max_depth": 4}).as_params()
     assert params["model_type"] == "xgboost" and params["param_max_depth"] == 4
-    assert TrainingConfig().trials == 8 and TrainingConfig(model_type="lstm").trials == 0
+    assert TrainingConfig().trials == 0 and TrainingConfig(tuning_trials=3).trials == 3
 
 
 def test_benchmark_helpers_return_seconds():
