@@ -44,15 +44,15 @@ DEFAULTS: dict[str, str] = {
     # as-of dates models retrain at in a multi-date run: month_end | quarter_end | year_end | weekly
     # (the last session of each period); a run over one date trains at that date
     "FA_RETRAIN_CALENDAR": "month_end",
-    # the label models predict: dir_<h> (dir_1, dir_5, dir_20) or tb_label (triple barrier)
-    "FA_MODEL_LABEL": "dir_5",
+    # the label models predict: dir_<h> (dir_1, dir_5, dir_20) or tb_label (triple barrier); dir_1: see the README
+    "FA_MODEL_LABEL": "dir_1",
     # comma-separated model types: xgboost, logistic, lstm, transformer (the baselines are always evaluated)
     "FA_MODEL_TYPES": "xgboost",
     # true: one model pooled over the run's tickers; false: one model per ticker
     "FA_POOLED_MODEL": "false",
     # torch sequence models (lstm, transformer) train at the run's last as-of date only (last) or at every one (all)
     "FA_SEQUENCE_MODELS_AT": "last",
-    # Optuna trials per search of xgboost and logistic; empty: their default (8)
+    # Optuna trials per search of xgboost and logistic; empty: their default (0: tuning measured no gain, README)
     "FA_TUNING_TRIALS": "",
     # Optuna trials per search of the torch models; empty: their default (0). A trial costs minutes per ticker on CPU
     "FA_SEQUENCE_TUNING_TRIALS": "",

@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from financial_assets.settings import DEFAULTS
 from financial_assets_tests.fixtures.deploy.services import (BIN, DEPLOY, NativePostgres, Services, compose,
                                                              compose_environment, free_port, graphql, http_get,
                                                              instance_yaml_without_docker, post_json,
@@ -249,11 +250,11 @@ def test_a_partition_launched_through_the_webserver_runs_on_postgres_and_mlflow_
     run_tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
     assert {k: run_tags.get(k) for k in ("ticker", "as_of", "dagster_run_id", "model_type", "label")} == {
         "ticker": MODEL_TICKER, "as_of": AS_OF, "dagster_run_id": model_run_id, "model_type": "logistic",
-        "label": "dir_5"}
+        "label": DEFAULTS["FA_MODEL_LABEL"]}
     mlflow_run_id = run["info"]["run_id"]
 
     # the model is registered in this server's registry as that run's version, champion (the first model)
-    name = f"fa_{MODEL_TICKER}_dir_5"
+    name = f"fa_{MODEL_TICKER}_{DEFAULTS['FA_MODEL_LABEL']}"
     model = json.load(urllib.request.urlopen(
         f"{mlflow}/api/2.0/mlflow/registered-models/get?name={name}", timeout=30))["registered_model"]
     version = json.load(urllib.request.urlopen(

@@ -1,4 +1,4 @@
-"""Calibration fitted on out-of-fold predictions only: forward in time, never on the rows it maps."""
+"""Calibration of a model's own out-of-sample outputs: Platt (slope >= 0) or isotonic, and the base rate beside it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from financial_assets.models import Calibrator, calibrate_out_of_fold, fit_calibrator, metric_arrays
+from financial_assets.models import Calibrator, fit_calibrator, metric_arrays
 
 
 def _miscalibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -26,24 +26,21 @@ def test_calibration_improves_log_loss_of_overconfident_scores(method):
     assert after["log_loss"][0] < before["log_loss"][0] - 0.02 and after["brier"][0] < before["brier"][0]
 
 
-def test_forward_calibration_uses_only_records_whose_labels_ended_before_the_fold():
-    raw, y = _miscalibrated(1000, 1)
-    t0 = pd.bdate_range("2020-01-01", periods=1000).to_numpy()
-    t1 = np.r_[t0[5:], np.repeat(t0[-1], 5)]  # 5-bar labels
-    fold = np.repeat(np.arange(5), 200)
-    calibrated = calibrate_out_of_fold(raw, y, t0, t1, fold, "isotonic", 50)
-    assert np.isnan(calibrated[fold == 0]).all() and np.isfinite(calibrated[fold > 0]).all()
-    # fold 2 is mapped by a calibrator of fold 0-1 records that ended before fold 2 began: refit it by hand
-    source = (fold < 2) & (t1 < t0[400])
-    assert source.sum() == 400 - 5
-    by_hand = Calibrator("isotonic").fit(raw[source], y[source]).transform(raw[fold == 2])
-    np.testing.assert_allclose(calibrated[fold == 2], by_hand)
-    # labels of fold 2 onwards cannot move the calibrated probabilities of folds 0-2
-    y_later = y.copy()
-    y_later[fold >= 2] = 1 - y_later[fold >= 2]
-    changed = calibrate_out_of_fold(raw, y_later, t0, t1, fold, "isotonic", 50)
-    np.testing.assert_array_equal(changed[fold <= 2], calibrated[fold <= 2])
-    assert not np.allclose(changed[fold == 4], calibrated[fold == 4])
+def test_platt_keeps_the_ranking_and_its_base_rate_is_the_up_rate_of_its_rows():
+    raw, y = _miscalibrated(3000, 1)
+    calibrator = Calibrator("platt").fit(raw, y)
+    calibrated = calibrator.transform(raw)
+    assert (np.diff(calibrated[np.argsort(raw)]) >= 0).all()  # monotone: the AUC is the raw score's
+    assert len(np.unique(calibrated)) == len(np.unique(raw))  # no steps: every distinct score stays distinct
+    assert np.isclose(calibrator.base_rate, y.mean(), atol=1e-4) and np.isclose(calibrated.mean(), calibrator.base_rate)
+
+
+def test_platt_never_inverts_a_model_that_ranks_the_wrong_way_on_its_rows():
+    raw, y = _miscalibrated(3000, 2)
+    flat = Calibrator("platt").fit(raw, 1 - y)  # the scores rank these outcomes backwards
+    assert flat.slope == 0.0
+    np.testing.assert_allclose(flat.transform(raw), (1 - y).mean())  # the flat map: a model at chance serves its rate
+    assert np.isclose(flat.base_rate, (1 - y).mean())
 
 
 def test_too_few_records_or_one_class_give_no_calibrator():

@@ -27,7 +27,7 @@ def test_every_label_column_is_recognised_and_no_feature_is():
 
 def test_only_labels_known_by_the_as_of_date_are_used(table):
     as_of = pd.Timestamp("2010-09-15")
-    data = build_dataset(table, TrainingConfig(ticker="RW1"), as_of)
+    data = build_dataset(table, TrainingConfig(ticker="RW1", label="dir_5"), as_of)
     assert (data.t1 <= as_of.to_datetime64()).all() and (data.t0 <= as_of.to_datetime64()).all()
     mine = table[(table["ticker"] == "RW1") & (table["date"] <= as_of)]
     expected = mine[mine["t1_5"] <= as_of].dropna(subset=["dir_5"])

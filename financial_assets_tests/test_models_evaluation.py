@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
-from financial_assets.models import block_bootstrap, default_block_length, evaluate, metric_arrays
+from financial_assets.models import block_bootstrap, default_block_length, evaluate, fold_auc, metric_arrays
 from financial_assets.models.evaluation import moving_block_indices, percentile_interval
 
 
@@ -83,3 +83,51 @@ def test_accuracy_against_the_majority_is_paired_and_one_sided():
     assert better["accuracy_vs_majority_ci_low"] > 0
     assert np.isclose(base["baseline_majority_accuracy"], y.mean())
     assert {f"oos_{m}{s}" for m in ("auc", "f1") for s in ("", "_ci_low", "_ci_high")} <= better.keys()
+
+
+def test_the_headline_auc_is_the_mean_of_the_per_fold_aucs_and_the_pooled_auc_sits_beside_it():
+    rng = np.random.default_rng(4)
+    fold = np.repeat(np.arange(4), 300)
+    y = (rng.random(1200) < 0.5).astype(float)
+    score = y + rng.standard_normal(1200)
+    # each fold's model ranks well but predicts at its own level (its training base rate): pooling mixes the levels
+    p = 1 / (1 + np.exp(-0.3 * score)) * 0.2 + np.array([0.1, 0.7, 0.3, 0.5])[fold]
+    metrics, base = evaluate(y, p, {"majority": np.array([0.2, 0.8, 0.4, 0.6])[fold]}, block=1, n_boot=300,
+                             seed=0, fold=fold)
+    per_fold = [skm.roc_auc_score(y[fold == k], p[fold == k]) for k in range(4)]
+    assert np.isclose(metrics["oos_auc"], np.mean(per_fold)) and np.isclose(fold_auc(y, p, fold), np.mean(per_fold))
+    assert np.isclose(metrics["oos_auc_pooled"], skm.roc_auc_score(y, p))
+    assert metrics["oos_auc"] > 0.7 and metrics["oos_auc_pooled"] < 0.6  # the level shifts hide the skill pooled
+    assert metrics["oos_auc_ci_low"] <= metrics["oos_auc"] <= metrics["oos_auc_ci_high"]
+    # the baseline's AUC is computed the same way: a constant per fold ranks nothing within folds
+    assert base["baseline_majority_auc"] == 0.5 and base["baseline_majority_auc_pooled"] != 0.5
+    assert np.isclose(metrics["auc_vs_majority"], metrics["oos_auc"] - 0.5)
+    assert metrics["auc_vs_majority_ci_low"] > 0
+
+
+def test_blocks_are_drawn_within_folds_so_each_draw_keeps_the_fold_sizes():
+    fold = np.repeat([0, 1, 2], [50, 120, 30])
+    seen = []
+
+    def statistic(index: np.ndarray) -> dict[str, np.ndarray]:
+        seen.append(index)
+        return {"rows": np.zeros(len(index))}
+
+    block_bootstrap(statistic, len(fold), 7, 40, 0, groups=fold)
+    index = np.concatenate(seen)
+    assert index.shape == (40, 200)
+    assert (fold[index] == fold[None, :]).all()  # every column draws a row of its own fold
+
+
+def test_the_per_fold_interval_covers_a_known_within_fold_auc_and_covers_chance_on_noise():
+    rng = np.random.default_rng(5)
+    covered, chance = 0, 0
+    fold = np.repeat(np.arange(5), 100)
+    for rep in range(100):
+        y = (rng.random(500) < 0.5).astype(float)
+        score = y + rng.standard_normal(500) + rng.standard_normal(5)[fold]  # a level shift per fold
+        metrics, _ = evaluate(y, score, {}, block=1, n_boot=300, seed=rep, fold=fold)
+        covered += metrics["oos_auc_ci_low"] <= 0.76025 <= metrics["oos_auc_ci_high"]
+        noise, _ = evaluate(y, rng.standard_normal(500), {}, block=1, n_boot=300, seed=rep, fold=fold)
+        chance += noise["oos_auc_ci_low"] <= 0.5 <= noise["oos_auc_ci_high"]
+    assert 85 <= covered <= 100 and 85 <= chance <= 100

@@ -1,4 +1,6 @@
-"""Honest numbers: chance on random walks, the AR(1) bound reached, leaks caught, nothing after D read, folds apart."""
+"""Honest numbers: chance on random walks, the AR(1) bound reached, leaks caught, nothing after D read, folds apart.
+
+The planted edges of several strengths, against their achievable AUC, are in test_models_planted_edges.py."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import pytest
 
 from financial_assets.models import MODEL_TYPES, TrainingConfig, build_dataset, predict, train_and_evaluate
 from financial_assets.models.dataset import feature_names
+from financial_assets.models.honesty import leaks
 from financial_assets_tests.models_data import ar1_table, random_walk_table
 
 TINY_TORCH = {"hidden": 8, "epochs": 3, "patience": 2, "batch_size": 256}
@@ -31,6 +34,7 @@ def test_every_model_scores_chance_on_random_walks(random_walks, model_type):
     result = train_and_evaluate(random_walks, _config(model_type, pooled=True), random_walks["date"].max())
     metrics = result.metrics
     assert 0.45 <= metrics["oos_auc"] <= 0.55, metrics["oos_auc"]
+    assert not leaks(metrics["oos_auc_ci_low"], "dir_1")
     assert abs(metrics["oos_accuracy"] - result.baselines["baseline_majority_accuracy"]) <= 0.03
     assert metrics["oos_rows"] > 1900
 
@@ -40,6 +44,7 @@ def test_a_leaking_feature_fails_the_random_walk_check(random_walks):
     config = _config("xgboost", pooled=True, permutation_repeats=1, tuning_trials=0)
     result = train_and_evaluate(leaky, config, leaky["date"].max())
     assert result.metrics["oos_auc"] > 0.9  # the [0.45, 0.55] check above would fail loudly
+    assert leaks(result.metrics["oos_auc_ci_low"], "dir_1")  # and the leakage alarm fires
     assert result.metrics["accuracy_vs_majority_pvalue"] < 0.01
     assert result.importance.gain.idxmax() == "next_return"
     assert result.importance.permutation.mean(axis=1).idxmax() == "next_return"
@@ -87,14 +92,15 @@ def test_a_model_trained_as_of_d_never_reads_what_came_after(model_type):
 def test_imputer_and_scaler_are_fitted_per_fold(model_type):
     frame = random_walk_table(n_tickers=1, n_bars=700, seed=6)
     frame["noise"] = np.random.default_rng(0).standard_normal(len(frame))
-    config = _config(model_type, tuning_trials=0)
+    weak = {"alpha": 0.05}  # a weak L1 penalty keeps the noise column, so perturbing it has teeth
+    config = _config(model_type, tuning_trials=0, params=weak if model_type == "logistic" else TINY_TORCH)
     as_of = frame["date"].max()
     before = train_and_evaluate(frame, config, as_of)
     last_start = pd.Timestamp(before.folds["test_first"].iloc[-1])
     huge = frame.copy()
     late = huge["date"] >= last_start
     huge.loc[late, "noise"] *= 1e6  # only the last test fold is huge...
-    huge.loc[late & (huge.index % 3 == 0), "rsi_14"] = np.nan  # ...and has holes to impute
+    huge.loc[late & (huge.index % 3 == 0), "rv_20"] = np.nan  # ...and has holes to impute
     after = train_and_evaluate(huge, config, as_of)
     early = before.oof["fold"] < before.oof["fold"].max()
     pd.testing.assert_frame_equal(before.oof[early], after.oof[early])  # earlier folds never saw it

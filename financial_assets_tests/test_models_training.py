@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from financial_assets.models import TrainingConfig, predict, train_and_evaluate
+from financial_assets.models import Calibrator, TrainingConfig, predict, train_and_evaluate
 from financial_assets.models.benchmark import measure_training
 from financial_assets.models.splits import purged_holdout
 from financial_assets_tests.models_data import random_walk_table
@@ -23,29 +23,30 @@ def table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def xgb(table):
-    config = TrainingConfig(tuning_trials=2, n_boot=200, permutation_repeats=1, top_n=5)
+    config = TrainingConfig(label="dir_5", tuning_trials=2, n_boot=200, permutation_repeats=1, top_n=5)
     return train_and_evaluate(table, config, table["date"].iloc[-1])
 
 
 def test_the_result_holds_metrics_with_intervals_and_baselines(xgb):
-    for metric in ("auc", "balanced_accuracy", "accuracy", "log_loss", "brier", "f1"):
+    for metric in ("auc", "auc_pooled", "balanced_accuracy", "accuracy", "log_loss", "brier", "f1"):
         low, value, high = (xgb.metrics[f"oos_{metric}{s}"] for s in ("_ci_low", "", "_ci_high"))
         assert low <= value <= high
         for baseline in ("majority", "previous_sign", "logistic"):
             assert np.isfinite(xgb.baselines[f"baseline_{baseline}_{metric}"])
     assert 0.0 <= xgb.metrics["accuracy_vs_majority_pvalue"] <= 1.0
     assert xgb.metrics["oos_block_length"] == 9  # max(horizon 5, ceil(n_dates ** (1/3)))
-    assert xgb.trials == 2 * (len(xgb.folds) + 1)  # every outer fold's search and the final one
+    assert xgb.trials == 2 * len(xgb.folds)  # every outer fold's search (the served model is a fold's)
     assert xgb.config.embargo is None and xgb.data.horizon == 5
 
 
 def test_out_of_fold_records_and_fold_table_agree(xgb):
     oof = xgb.oof
-    assert list(oof.columns) == ["date", "ticker", "fold", "t1", "label", "probability", "calibrated",
+    assert list(oof.columns) == ["date", "ticker", "fold", "t1", "label", "probability", "calibrated", "base_rate",
                                  "baseline_majority", "baseline_previous_sign", "baseline_logistic"]
     assert oof["date"].is_monotonic_increasing and not oof.duplicated(["date", "ticker"]).any()
     assert (oof["t1"] <= xgb.data.as_of).all()
     assert oof.loc[oof["fold"] == 0, "calibrated"].isna().all() and oof.loc[oof["fold"] > 0, "calibrated"].notna().all()
+    assert oof["base_rate"].notna().equals(oof["calibrated"].notna())
     assert xgb.folds["test_rows"].sum() == len(oof) and (xgb.folds["excluded_rows"] >= 1).all()
     for fold in xgb.folds.itertuples():
         assert fold.train_last < fold.test_first  # walk-forward: the past only
@@ -70,7 +71,7 @@ def test_report_and_images(xgb):
         assert xgb.images[name].startswith(b"\x89PNG\r\n\x1a\n") and len(xgb.images[name]) > 5_000
 
 
-def test_predict_applies_the_final_model_and_calibrator(xgb, table):
+def test_predict_applies_the_served_model_and_calibrator(xgb, table):
     rows = table.iloc[::-7]  # any order and any subset
     calibrated = predict(xgb, rows)
     raw = predict(xgb, rows, calibrated=False)
@@ -78,6 +79,33 @@ def test_predict_applies_the_final_model_and_calibrator(xgb, table):
     np.testing.assert_allclose(calibrated, xgb.calibrator.transform(raw.to_numpy()))
     shipped = pickle.loads(pickle.dumps(xgb.predictor))  # the predictor alone travels to a registry
     np.testing.assert_array_equal(shipped.predict_proba(rows.set_index(np.zeros(len(rows)))), calibrated.to_numpy())
+    assert shipped.base_rate == xgb.base_rate == xgb.metrics["base_rate"]
+
+
+def test_the_served_model_is_the_newest_fold_calibrated_on_its_own_test_block(xgb, table):
+    last = xgb.oof[xgb.oof["fold"] == xgb.oof["fold"].max()]
+    rows = table[table["date"].isin(last["date"])]
+    # the served model made the last fold's out-of-fold predictions: it is that fold's model, not a refit
+    np.testing.assert_allclose(predict(xgb, rows, calibrated=False).to_numpy(), last["probability"].to_numpy())
+    by_hand = Calibrator("platt").fit(last["probability"].to_numpy(), last["label"].to_numpy())
+    np.testing.assert_allclose(xgb.calibrator.transform(last["probability"].to_numpy()),
+                               by_hand.transform(last["probability"].to_numpy()))
+    assert np.isclose(xgb.base_rate, last["label"].mean(), atol=1e-4)
+
+
+def test_the_served_column_of_a_fold_reads_no_label_ending_on_or_after_its_first_date(table):
+    config = TrainingConfig(model_type="logistic", label="dir_5", tuning_trials=0, **FAST)
+    as_of = table["date"].iloc[-1]
+    before = train_and_evaluate(table, config, as_of)
+    start = before.oof.loc[before.oof["fold"] == 3, "date"].min()
+    flipped = table.copy()
+    late = pd.to_datetime(flipped["t1_5"]) >= start
+    flipped.loc[late, "dir_5"] = 1 - flipped.loc[late, "dir_5"]
+    after = train_and_evaluate(flipped, config, as_of)
+    early = before.oof["fold"] <= 3
+    pd.testing.assert_frame_equal(before.oof.loc[early, ["calibrated", "base_rate"]],
+                                  after.oof.loc[early, ["calibrated", "base_rate"]])
+    assert not np.allclose(before.oof.loc[~early, "calibrated"], after.oof.loc[~early, "calibrated"])
 
 
 def test_outer_test_labels_never_reach_their_own_predictions(table):
@@ -138,7 +166,7 @@ def test_config_is_validated_and_flattens_to_parameters():
         TrainingConfig(cv="random")
     params = TrainingConfig(params={"max_depth": 4}).as_params()
     assert params["model_type"] == "xgboost" and params["param_max_depth"] == 4
-    assert TrainingConfig().trials == 8 and TrainingConfig(model_type="lstm").trials == 0
+    assert TrainingConfig().trials == 0 and TrainingConfig(tuning_trials=3).trials == 3
 
 
 def test_benchmark_helpers_return_seconds():

@@ -35,7 +35,7 @@ def measure_training(model_type: str = "xgboost", rows: int = 3000, features: in
     """Seconds of one ticker's training: `fit_seconds_per_fold` (one fold's model fit), `cv_seconds` (the
     whole `train_and_evaluate`, tuning, baselines and refit included), plus the OOS AUC as a sanity check."""
     frame = synthetic_table(rows, features, seed)
-    config = TrainingConfig(model_type=model_type, seed=seed, **overrides)
+    config = TrainingConfig(**({"model_type": model_type, "label": "dir_5", "seed": seed} | overrides))
     result = train_and_evaluate(frame, config, frame["date"].max())
     return {"fit_seconds_per_fold": result.timings["fit_seconds_per_fold"],
             "cv_seconds": result.timings["total_seconds"], "oos_auc": result.metrics["oos_auc"]}

@@ -1,13 +1,15 @@
-"""Probability calibration fitted on out-of-fold predictions only, never on the rows it calibrates.
+"""Probability calibration fitted on a predictor's own out-of-sample outputs, never on the rows it calibrates later.
 
-Out-of-fold rule ("forward calibration"): the calibrated probability of a test fold k is the raw
-probability mapped by a calibrator fitted on the out-of-fold records of other folds whose label
-ended before fold k's first test date (t1 < min t0 of fold k). Those labels were known before any
-row of fold k, so the map could have been built at that time: nothing of fold k or later reaches it.
-With walk-forward folds these are the earlier folds; the first fold (and any fold with fewer than
-`min_rows` such records, or one class only) has no calibrated probability (NaN), rather than one
-fitted on its own rows. The calibrator shipped with the final model is fitted on every out-of-fold
-record, all of which are known at the as-of date.
+A calibrator maps the raw P(up) of one fold model to outcome frequencies. It is fitted on that same
+model's predictions for its own outer test block, so the map knows the model's level and spread
+(a refitted or another fold's model predicts at another level, with another spread, and a map fitted
+on one collapses the other into a few steps). Platt scaling (a logistic fit on the raw log-odds, two
+parameters) is the default: on a few hundred rows isotonic regression turns a weak model into a
+handful of steps. The Platt slope is kept >= 0: a fold whose own outputs rank the wrong way on its
+block gets the flat map (its block's up-rate), never an inverted model.
+
+`base_rate` is the up-rate the calibrated probability is compared with: the mean calibrated
+probability on the calibrator's own rows (for Platt, their label's up-rate).
 """
 
 from __future__ import annotations
@@ -20,31 +22,37 @@ _EPS = 1e-6
 
 
 class Calibrator:
-    """Isotonic regression or Platt scaling (a logistic fit on the raw log-odds) of P(up)."""
+    """Platt scaling with a non-negative slope, or isotonic regression, of P(up)."""
 
-    def __init__(self, method: str = "isotonic"):
+    def __init__(self, method: str = "platt"):
         if method not in ("isotonic", "platt"):
             raise ValueError(f"method must be 'isotonic' or 'platt', got {method!r}")
         self.method = method
+        self.base_rate = 0.5
 
     @staticmethod
     def _logit(p: np.ndarray) -> np.ndarray:
-        q = np.clip(p, _EPS, 1 - _EPS)
-        return (np.log(q) - np.log1p(-q))[:, None]
+        q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+        return np.log(q) - np.log1p(-q)
 
     def fit(self, p: np.ndarray, y: np.ndarray) -> Calibrator:
         """Learn the map from raw probabilities `p` to outcome frequencies of `y` (0/1)."""
+        y = np.asarray(y, dtype=np.float64)
         if self.method == "isotonic":
             self.model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
         else:
-            self.model = LogisticRegression(C=1e6, max_iter=1000).fit(self._logit(p), y)
+            fitted = LogisticRegression(C=1e6, max_iter=1000).fit(self._logit(p)[:, None], y)
+            self.slope, self.intercept = float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
+            if self.slope <= 0.0:  # no ranking skill on its own rows: the flat map, the block's up-rate
+                self.slope, self.intercept = 0.0, float(self._logit(np.array([y.mean()]))[0])
+        self.base_rate = float(self.transform(p).mean())
         return self
 
     def transform(self, p: np.ndarray) -> np.ndarray:
         """Calibrated P(up)."""
         if self.method == "isotonic":
             return self.model.predict(p)
-        return self.model.predict_proba(self._logit(p))[:, 1]
+        return 1.0 / (1.0 + np.exp(-(self.slope * self._logit(p) + self.intercept)))
 
 
 def fit_calibrator(p: np.ndarray, y: np.ndarray, method: str, min_rows: int) -> Calibrator | None:
@@ -52,16 +60,3 @@ def fit_calibrator(p: np.ndarray, y: np.ndarray, method: str, min_rows: int) -> 
     if len(y) < min_rows or len(np.unique(y)) < 2:
         return None
     return Calibrator(method).fit(p, y)
-
-
-def calibrate_out_of_fold(p: np.ndarray, y: np.ndarray, t0: np.ndarray, t1: np.ndarray, fold: np.ndarray,
-                          method: str, min_rows: int) -> np.ndarray:
-    """Calibrated probabilities of out-of-fold records by the forward rule above (NaN where none is possible)."""
-    out = np.full(len(p), np.nan)
-    for k in np.unique(fold):
-        mine = fold == k
-        source = (fold != k) & (t1 < t0[mine].min())
-        calibrator = fit_calibrator(p[source], y[source], method, min_rows)
-        if calibrator is not None:
-            out[mine] = calibrator.transform(p[mine])
-    return out

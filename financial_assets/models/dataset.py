@@ -79,6 +79,10 @@ class Panel:
         """The same rows with other feature values (permutation importance, perturbation tests)."""
         return replace(self, features=features)
 
+    def select(self, names: tuple[str, ...]) -> Panel:
+        """The same rows with only the feature columns `names`, in that order."""
+        return replace(self, features=self.features[:, [self.names.index(n) for n in names]], names=tuple(names))
+
 
 @dataclass(frozen=True)
 class DataDescription:

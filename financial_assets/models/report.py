@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 
-from financial_assets.models.evaluation import METRICS
+from financial_assets.models.evaluation import SCORES
 
 BASELINES: tuple[str, ...] = ("majority", "previous_sign", "logistic")
 #: fold timeline codes: a sample is trained on, tested, left out between (purged or embargoed), or unused
@@ -89,10 +89,15 @@ def render_markdown(title: str, facts: Mapping[str, object], metrics: Mapping[st
     """The report: facts, metric table with CIs and baselines, the test against the majority, importance, folds."""
     table = pd.DataFrame([{"metric": m, "model": metrics.get(f"oos_{m}"), "ci_low": metrics.get(f"oos_{m}_ci_low"),
                            "ci_high": metrics.get(f"oos_{m}_ci_high"),
-                           **{b: baselines.get(f"baseline_{b}_{m}") for b in BASELINES}} for m in METRICS])
+                           **{b: baselines.get(f"baseline_{b}_{m}") for b in BASELINES}} for m in SCORES])
     lines = [f"# {title}", "", *[f"- {k}: {_number(v)}" for k, v in facts.items()], "",
              "## Out-of-fold metrics (95% moving-block bootstrap CI)", "",
-             table.to_markdown(index=False, floatfmt=".4f"), ""]
+             table.to_markdown(index=False, floatfmt=".4f"), "",
+             "`auc` is the mean of the outer folds' own AUCs (ranking within each fold), `auc_pooled` the AUC of "
+             "every fold's predictions together; the other metrics are pooled.", ""]
+    lines += [f"AUC minus {b}'s: {metrics[f'auc_vs_{b}']:+.4f} [{metrics[f'auc_vs_{b}_ci_low']:+.4f}, "
+              f"{metrics[f'auc_vs_{b}_ci_high']:+.4f}] (paired)." for b in BASELINES if f"auc_vs_{b}" in metrics]
+    lines += [""] if any(f"auc_vs_{b}" in metrics for b in BASELINES) else []
     if "accuracy_vs_majority" in metrics:
         lines += [f"Accuracy minus majority-class accuracy: {metrics['accuracy_vs_majority']:+.4f} "
                   f"[{metrics['accuracy_vs_majority_ci_low']:+.4f}, {metrics['accuracy_vs_majority_ci_high']:+.4f}], "
@@ -101,8 +106,8 @@ def render_markdown(title: str, facts: Mapping[str, object], metrics: Mapping[st
                   f"{metrics[f'oos_calibrated_{m}_ci_high']:.4f}]" for m in ("log_loss", "brier")
                   if f"oos_calibrated_{m}" in metrics]
     if calibrated:
-        lines += ["Forward-calibrated probabilities (folds with earlier out-of-fold records): " + "; ".join(calibrated)
-                  + ".", ""]
+        lines += ["Served probabilities, forward (each fold's rows as the newest earlier fold's calibrated model "
+                  "served them): " + "; ".join(calibrated) + ".", ""]
     lines += ["## Feature importance", "", importance.to_markdown(floatfmt=".4f") if len(importance) else "_none_", "",
               "## Folds", "", folds.to_markdown(index=False, floatfmt=".4f"), ""]
     return "\n".join(lines)

@@ -9,9 +9,7 @@ import pandas as pd
 
 from financial_assets.defs.partitions import dates_by_ticker
 from financial_assets.defs.resources import LakeResource
-
-#: daily out-of-fold AUC above this on a single name is a leakage alarm, not a result (FIELD-NOTES section 8)
-LEAKAGE_AUC = 0.56
+from financial_assets.models.honesty import CEILING_PHI, auc_ceiling, leaks
 
 
 def _run_rows(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset: str) -> pd.DataFrame:
@@ -31,16 +29,24 @@ def _listed(table: pd.DataFrame) -> dg.MetadataValue:
 @dg.asset_check(
     asset="trained_model",
     blocking=False,
-    description=f"Leakage alarm, once per run: a daily model whose out-of-fold AUC exceeds {LEAKAGE_AUC} on a single "
-    "name has almost surely seen the future (a feature built from later bars, a label overlapping its training "
-    "fold), not found an edge. WARN, listing each such model with its interval and the majority baseline.",
+    description="Leakage alarm, once per run: a model whose out-of-fold AUC interval lies wholly above its label's "
+    "ceiling has almost surely seen the future (a feature built from later bars, a label overlapping its training "
+    "fold), not found an edge. The ceiling is the AUC a Bayes-optimal model reaches on a planted AR(1) edge with "
+    f"autocorrelation {CEILING_PHI}, stronger than any liquid market's ("
+    + ", ".join(f"{label} {auc_ceiling(label):.3f}" for label in ("dir_1", "dir_5", "dir_20", "tb_label"))
+    + "; financial_assets.models.honesty). "
+    "WARN, listing each such model with its interval, the ceiling and the majority baseline.",
 )
 def trained_model_auc_below_leakage_alarm(context: dg.AssetCheckExecutionContext,
                                           lake: LakeResource) -> dg.AssetCheckResult:
     rows = _run_rows(context, lake, "trained_model")
-    alarms = rows.loc[rows["oos_auc"] > LEAKAGE_AUC] if len(rows) else rows
-    columns = ["ticker", "date", "model_type", "model_version", "oos_auc", "oos_auc_ci_low", "oos_auc_ci_high",
-               "baseline_majority_accuracy", "oos_accuracy"]
+    if len(rows):
+        rows = rows.assign(auc_ceiling=rows["label"].map(auc_ceiling))
+        alarms = rows.loc[[leaks(low, label) for low, label in zip(rows["oos_auc_ci_low"], rows["label"])]]
+    else:
+        alarms = rows
+    columns = ["ticker", "date", "model_type", "model_version", "label", "oos_auc", "oos_auc_ci_low",
+               "oos_auc_ci_high", "auc_ceiling", "baseline_majority_accuracy", "oos_accuracy"]
     return dg.AssetCheckResult(
         passed=alarms.empty,
         severity=dg.AssetCheckSeverity.WARN,
