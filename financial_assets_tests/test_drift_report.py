@@ -92,7 +92,7 @@ def test_a_calibration_is_reused_for_windows_of_its_size_only():
     reference, current = _windows(5, shift=1.0)
     calibration = calibrate(reference, COLUMNS, 20)
     assert score_drift(reference, current, COLUMNS, calibration=calibration) == score_drift(reference, current, COLUMNS)
-    with pytest.raises(BarDataError, match=r"\[drift_calibration\] .*20-row windows of 8 columns, not 19 rows"):
+    with pytest.raises(BarDataError, match=r"\[drift_calibration\]: .*20-row windows of 8 columns, not 19 rows"):
         score_drift(reference, current.head(19), COLUMNS, calibration=calibration)
 
 
@@ -124,7 +124,7 @@ def test_bad_input_names_ticker_date_and_rule(change, rule: str):
 
 def test_predictions_must_match_rows():
     reference, current = _windows(6)
-    with pytest.raises(BarDataError, match=r"\[drift_predictions\] .*19 current predictions for 20 current rows"):
+    with pytest.raises(BarDataError, match=r"\[drift_predictions\]: .*19 current predictions for 20 current rows"):
         score_drift(reference, current, ["f0"], reference_predictions=np.zeros(2000), current_predictions=np.zeros(19))
     with pytest.raises(BarDataError, match="both"):
         score_drift(reference, current, ["f0"], reference_predictions=np.zeros(2000))
