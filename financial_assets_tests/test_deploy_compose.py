@@ -141,7 +141,8 @@ def test_dagster_and_mlflow_reach_the_postgres_service_with_its_own_credentials(
     assert (dagster["DAGSTER_POSTGRES_USER"], dagster["DAGSTER_POSTGRES_PASSWORD"], dagster["DAGSTER_POSTGRES_DB"]) == (
         db["POSTGRES_USER"], db["POSTGRES_PASSWORD"], db["POSTGRES_DB"])
     # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which the image does not have
-    assert instance["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
+    configs = [instance[storage]["config"] for storage in ("run_storage", "event_log_storage", "schedule_storage")]
+    assert configs[1:] == configs[:-1] and configs[0]["postgres_db"]["scheme"] == "postgresql+psycopg2"  # one database
     backend = urllib.parse.urlsplit(compose_environment("mlflow", spec)["MLFLOW_BACKEND_STORE_URI"])
     assert backend.scheme == "postgresql+psycopg2"
     assert (backend.username, backend.password, backend.hostname, backend.port, backend.path.lstrip("/")) == (

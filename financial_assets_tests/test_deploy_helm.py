@@ -63,7 +63,7 @@ def test_the_chart_serves_the_same_code_location_with_the_same_settings_as_compo
 
 def test_the_chart_uses_the_deployments_database_scheme_and_queue_limits(values):
     instance = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
-    assert values["postgresql"]["postgresqlScheme"] == instance["storage"]["postgres"]["postgres_db"]["scheme"]
+    assert values["postgresql"]["postgresqlScheme"] == instance["event_log_storage"]["config"]["postgres_db"]["scheme"]
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     assert values["dagsterDaemon"]["runCoordinator"]["type"] == "QueuedRunCoordinator"
     assert "maxConcurrentRuns" not in values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]

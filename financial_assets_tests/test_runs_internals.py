@@ -1,10 +1,8 @@
 """Canaries for the Dagster internals the project relies on (financial_assets/runs/internals.py) and for the
-batched event log: if a Dagster upgrade changes any of this behaviour, these fail first."""
-
-
+batched event log: if a Dagster upgrade changes any of this behaviour, these fail first. Where the package may use
+private API at all: test_dagster_private_api.py."""
 
 import os
-import re
 from pathlib import Path
 
 import dagster as dg
@@ -58,6 +56,12 @@ def _materialized(instance: dg.DagsterInstance, asset: str) -> set[str]:
     return set(instance.get_materialized_partitions(dg.AssetKey(asset)))
 
 
+def _planned(instance: dg.DagsterInstance, run_id: str) -> list[str | None]:
+    """The partition of each planned event of the run (None: the event holds a subset), sorted."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED).records
+    return sorted((r.event_log_entry.dagster_event.partition for r in records), key=str)
+
+
 def test_dagster_is_the_pinned_version():
     assert dg.__version__ == "1.13.27"
     assert '"dagster==1.13.27"' in (ROOT / "pyproject.toml").read_text()
@@ -100,9 +104,20 @@ def test_a_failed_range_run_leaves_its_partitions_failed_and_names_the_run(insta
     status = get_and_update_asset_status_cache_value(instance, dg.AssetKey("fails"), PARTS)
     failed = status.deserialize_failed_partition_subsets(PARTS)
     assert len(list(failed.get_partition_keys())) == 30 and not _materialized(instance, "fails")
+    assert _planned(instance, result.run_id) == [None]  # one planned event holding the run's subset
     attempts = instance.event_log_storage.get_latest_asset_partition_materialization_attempts_without_materializations(
         dg.AssetKey("fails"))
     assert {run_id for run_id, _ in attempts.values()} == {result.run_id} and len(attempts) == 30
+
+
+def test_dagsters_stock_event_log_shows_no_partition_of_a_failed_range_run_failed(monkeypatch):
+    # why the project's event logs expand planned subsets: Dagster's own storage reads planned events by partition
+    monkeypatch.setenv("CANARY_FAIL", "1")
+    with dg.instance_for_test() as stock:
+        result = DEFS.resolve_job_def("failing").execute_in_process(instance=stock, tags=RANGE, raise_on_error=False)
+        assert not result.success and _planned(stock, result.run_id) == [None]
+        status = get_and_update_asset_status_cache_value(stock, dg.AssetKey("fails"), PARTS)
+        assert len(status.deserialize_failed_partition_subsets(PARTS)) == 0
 
 
 def test_a_partition_written_after_a_failed_run_is_materialized_not_failed(instance, monkeypatch):
@@ -134,11 +149,3 @@ def test_runs_of_the_projects_commands_carry_their_code_location_origin(instance
     assert run.remote_job_origin.location_name == CODE_LOCATION
     stored = instance.get_run_tags(tag_keys=[".dagster/repository"])
     assert (".dagster/repository", {f"__repository__@{CODE_LOCATION}"}) in [(k, set(v)) for k, v in stored]
-
-
-def test_internals_are_used_in_one_module_only():
-    users = [p for p in (ROOT / "financial_assets").rglob("*.py")
-             if re.search(r"^\s*(from|import) dagster\._", p.read_text(), re.M)]
-    assert sorted(p.relative_to(ROOT).as_posix() for p in users) == [
-        "financial_assets/runs/event_log_storage.py", "financial_assets/runs/internals.py",
-        "financial_assets/runs/status_cache.py"]

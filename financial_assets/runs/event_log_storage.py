@@ -10,10 +10,12 @@ the index shard, and updates each asset's row once per batch instead of once per
 Everything that is not an asset event (steps, run status, checks) keeps the base class's path.
 
 A step that reports its own partitions (`financial_assets.runs.internals`) plans them with one
-planned event per asset holding the run's partition subset, instead of one event per partition;
+planned event per asset holding the run's partition subset, instead of one event per partition, on
+an event log that expands such subsets (`ExpandsPlannedSubsets`, shared with the PostgreSQL
+storage of `financial_assets.runs.postgres_event_log_storage`): its
 `get_latest_asset_partition_materialization_attempts_without_materializations` (what the UI's
-failed and in-progress partitions come from) expands those subsets, so a failed range run still
-shows each of its partitions failed, with the run that failed it.
+failed and in-progress partitions come from) counts each partition of a subset as planned, so a
+failed range run still shows each of its partitions failed, with the run that failed it.
 
 It also keeps the dynamic partitions (the tickers) for a moment: a date-partitioned asset that
 depends on ticker x date assets makes Dagster map each of its dates to the upstream partitions,
@@ -21,7 +23,8 @@ one database query for the ticker list per date (13,000 queries, 47 s, for 13 ye
 model). A list is reused for `DYNAMIC_PARTITIONS_TTL_S`; a change made through this storage
 clears it at once, a change from another process shows within that time.
 
-Configured in `dagster.yaml` (see `financial_assets.runs.instance`).
+Configured in `dagster.yaml` (see `financial_assets.runs.instance`). Dagster internals (pinned to
+dagster==1.13.27): the modules and names `financial_assets_tests/test_dagster_private_api.py` lists.
 """
 
 from __future__ import annotations
@@ -43,38 +46,12 @@ from dagster._serdes import ConfigurableClassData, deserialize_value
 DYNAMIC_PARTITIONS_TTL_S = 2.0
 
 
-class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
-    """Run-sharded SQLite event log whose `store_event_batch` is one transaction per shard."""
+class ExpandsPlannedSubsets:
+    """SQL event-log mixin: a planned event holding a partition subset plans each of its partitions.
 
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
-        self._partitions_cache: dict[str, tuple[float, list[str]]] = {}
-        self._tables: set[str] = set()
-        super().__init__(base_dir, inst_data=inst_data)
-
-    def has_table(self, table_name: str) -> bool:
-        # tables are only ever added by migrations: once seen, always there
-        if table_name not in self._tables and super().has_table(table_name):
-            self._tables.add(table_name)
-        return table_name in self._tables
-
-    def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
-        read_at, keys = self._partitions_cache.get(partitions_def_name, (float("-inf"), []))
-        if time.monotonic() - read_at > DYNAMIC_PARTITIONS_TTL_S:
-            keys = list(super().get_dynamic_partitions(partitions_def_name))
-            self._partitions_cache[partitions_def_name] = (time.monotonic(), keys)
-        return list(keys)
-
-    def add_dynamic_partitions(self, partitions_def_name: str, partition_keys: Sequence[str]) -> None:
-        self._partitions_cache.pop(partitions_def_name, None)
-        super().add_dynamic_partitions(partitions_def_name, partition_keys)
-
-    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
-        self._partitions_cache.pop(partitions_def_name, None)
-        super().delete_dynamic_partition(partitions_def_name, partition_key)
-
-    @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value) -> BatchedSqliteEventLogStorage:
-        return cls(inst_data=inst_data, **config_value)
+    Dagster's SQL storages read planned events by their `partition` column only, so a subset event
+    (`partition` empty) would plan nothing: a failed range run would show no partition failed.
+    """
 
     def get_latest_asset_partition_materialization_attempts_without_materializations(
         self, asset_key: AssetKey, after_storage_id: int | None = None
@@ -117,6 +94,40 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         ).group_by(table.c.partition)
         with self.index_connection() as conn:
             return dict(conn.execute(query).fetchall())
+
+
+class BatchedSqliteEventLogStorage(ExpandsPlannedSubsets, SqliteEventLogStorage):
+    """Run-sharded SQLite event log whose `store_event_batch` is one transaction per shard."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._partitions_cache: dict[str, tuple[float, list[str]]] = {}
+        self._tables: set[str] = set()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        # tables are only ever added by migrations: once seen, always there
+        if table_name not in self._tables and super().has_table(table_name):
+            self._tables.add(table_name)
+        return table_name in self._tables
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
+        read_at, keys = self._partitions_cache.get(partitions_def_name, (float("-inf"), []))
+        if time.monotonic() - read_at > DYNAMIC_PARTITIONS_TTL_S:
+            keys = list(super().get_dynamic_partitions(partitions_def_name))
+            self._partitions_cache[partitions_def_name] = (time.monotonic(), keys)
+        return list(keys)
+
+    def add_dynamic_partitions(self, partitions_def_name: str, partition_keys: Sequence[str]) -> None:
+        self._partitions_cache.pop(partitions_def_name, None)
+        super().add_dynamic_partitions(partitions_def_name, partition_keys)
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        self._partitions_cache.pop(partitions_def_name, None)
+        super().delete_dynamic_partition(partitions_def_name, partition_key)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value) -> BatchedSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         by_run: dict[str, list[EventLogEntry]] = defaultdict(list)

@@ -1,7 +1,12 @@
-"""Every use of Dagster internals in the project, in one module (pinned to dagster==1.13.27).
+"""Dagster internals of the project's runs: steps that report their own partitions, runs launched here.
 
-The canary tests in `financial_assets_tests/test_runs_internals.py` fail when an upgrade changes
-what these rely on.
+Pinned to dagster==1.13.27. The package's Dagster internals live in four modules: this one, the
+event-log storages `event_log_storage.py` (SQLite) and `postgres_event_log_storage.py`, and the
+partition-status cache `status_cache.py`. `financial_assets_tests/test_dagster_private_api.py` reads
+every package module's syntax tree, fails on a private import, attribute or base-class method
+anywhere else, and lists what each of the four uses, for review at a pin bump; the canary tests in
+`test_runs_internals.py` and `test_operations_status_cache.py` fail when an upgrade changes how
+these behave.
 
 1. Per-partition materialization events that a step reports itself, in batches. A range run of a
    ticker x date asset makes Dagster record a materialization for *every* partition of the range,
@@ -17,8 +22,11 @@ what these rely on.
    `add_asset_metadata` checks each key against the whole range. With the tag Dagster also plans
    nothing (no "planned" events: no in-progress or failed partitions in the UI), so each step
    first calls `planned_partitions`, which records one planned event per asset holding the run's
-   partition subset; `BatchedSqliteEventLogStorage` expands it when the UI asks which partitions
-   failed.
+   partition subset. The project's event logs (`BatchedSqliteEventLogStorage` and, for the
+   PostgreSQL deployment, `PlannedSubsetsPostgresEventLogStorage`) expand it when the UI asks which
+   partitions failed. Dagster's stock SQL event logs read planned events by partition only: on
+   them a failed range run shows no partition failed; one planned event per partition, which they
+   do read, would be a database write per partition (on dagster-postgres, a connection each).
 2. Runs of the project's own commands created with their code-location origin and executed in this
    process, so they show under their job and code location in the UI and re-execute cleanly
    (`execute_in_process` runs carry no origin).
