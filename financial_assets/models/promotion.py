@@ -17,7 +17,7 @@ the dates after D until the next decision. The champion in force at D is C (or n
   after) and M an out-of-fold one. Statistic: M's AUC minus C's, computed within each stretch of rows
   where both predictions come from one fitted model each (so a change of fitted model never counts as
   ranking skill) and averaged over stretches weighted by rows. Test: one-sided, paired moving-block
-  bootstrap (blocks of max(label horizon, n^(1/3)) rows, resampled within stretches, `n_boot` draws),
+  bootstrap (blocks of max(label horizon, n^(1/3)) dates, resampled within stretches, `n_boot` draws),
   p = (1 + #{d* - d >= d}) / (n_boot + 1); M wins when d > 0, p < `alpha` and there are at least
   `min_paired_rows` paired rows.
 * **No champion.** When none is in force, the first model that passes the gate becomes champion.
@@ -149,8 +149,10 @@ def paired_rows(champion: pd.DataFrame, challenger: pd.DataFrame, labels: pd.Dat
     probability, stretch) and the challenger (ticker, date, probability, fold) both have an out-of-sample
     probability and `labels` (ticker, date, label 0/1 or NaN, t1) a label that ended by `as_of`."""
     keys = ["ticker", "date"]
-    mine = challenger.drop_duplicates(keys, keep="last")  # combinatorial CV tests a row more than once
-    both = champion.merge(mine[[*keys, "probability", "fold"]], on=keys, suffixes=("", "_challenger"))
+    # combinatorial CV tests a row more than once: keep its last fold's prediction
+    both = champion.drop_duplicates(keys, keep="last").merge(
+        challenger.drop_duplicates(keys, keep="last")[[*keys, "probability", "fold"]], on=keys,
+        suffixes=("", "_challenger"))
     both = both.merge(labels[[*keys, "label", "t1"]], on=keys)
     both = both.loc[(both["t1"] <= as_of) & both["label"].notna() & both["probability"].notna()
                     & both["probability_challenger"].notna()]
@@ -173,7 +175,8 @@ def paired_test(pairs: pd.DataFrame, *, horizon: int, policy: Policy) -> Paired:
         return Paired(n, math.nan, math.nan, math.nan, False,
                       f"{n} paired out-of-sample rows < {policy.min_paired_rows}: no comparison yet")
     label = pairs["label"].to_numpy(dtype=float)
-    block = default_block_length(pairs["date"].nunique(), horizon)
+    dates = pairs["date"].nunique()
+    block = max(1, round(default_block_length(dates, horizon) * n / dates))  # in rows: a pooled model has several a date
     rng = np.random.default_rng(policy.seed)
     points, draws, weights = [], [], []
     for _, rows in pairs.groupby("stretch", sort=False).indices.items():
