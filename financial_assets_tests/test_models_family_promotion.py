@@ -1,7 +1,8 @@
-"""The promotion rule on constructed cases: the gate, the paired comparison, the age and the decay rules, no champion."""
+"""The promotion rule on constructed cases: the gate, the paired comparison, the age and decay rules, no champion."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -162,8 +163,10 @@ def test_every_decision_is_recorded_with_its_numbers():
     assert columns["paired_rows"] == 250 and columns["paired_pvalue"] == 0.01
     assert 0 < columns["champion_realized_auc_ci_low"] < columns["champion_realized_auc"] < 1
     tags = decide(CHANCE, POLICY, None).tags()
-    assert tags["serving_version"] == "none" and tags["promotion_decision"] == NO_CHAMPION
-    assert tags["compared_version"] == "" and tags["paired_pvalue"] == "" and tags["promotion_rule"]
+    assert (tags["serving_version"], tags["promotion_decision"], tags["gate_passed"]) == ("none", NO_CHAMPION, "False")
+    numbers = json.loads(tags["promotion_numbers"])
+    assert numbers["compared_version"] == "" and numbers["paired_pvalue"] is None and tags["promotion_rule"]
+    assert json.loads(decision.tags()["promotion_numbers"])["champion_age"] == 100
     assert all(isinstance(v, str) for v in tags.values())
 
 

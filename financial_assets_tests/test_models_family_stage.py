@@ -10,6 +10,7 @@ only in shadow.
 
 from __future__ import annotations
 
+import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,8 +186,9 @@ def test_the_registry_aliases_follow_the_chain_and_the_champion_loads_by_alias_a
     assert noise.tags["serving_reason"].startswith("no champion after the decision on v")
     newest_noise = chain_of(trained, "fa_NOISE_dir_1").iloc[-1]
     assert str(noise.aliases["challenger"]) == str(newest_noise["model_version"])
-    assert client.get_model_version("fa_NOISE_dir_1", str(newest_noise["model_version"])).tags[
-        "serving_version"] == "none"
+    tags = client.get_model_version("fa_NOISE_dir_1", str(newest_noise["model_version"])).tags
+    assert (tags["serving_version"], tags["promotion_decision"], tags["gate_passed"]) == ("none", NO_CHAMPION, "False")
+    assert json.loads(tags["promotion_numbers"])["paired_rows"] == 0
 
 
 def test_a_second_model_replaces_the_first_at_max_age(built: Built):

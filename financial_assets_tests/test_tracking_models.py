@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
+from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
 from financial_assets.tracking import (
@@ -90,7 +91,8 @@ def test_the_aliases_and_tags_show_which_version_serves_and_none_when_no_model_p
     name = registered_model_name("TEST", "promotion")
     client = store.client()
     models = {seed: _fitted(seed) for seed in (1, 2, 3)}
-    first = register_version(store, _logged(store, models[1]).model_uri, name=name, oos_auc=0.55, oos_auc_ci=(0.52, 0.58))
+    first = register_version(store, _logged(store, models[1]).model_uri, name=name, oos_auc=0.55,
+                             oos_auc_ci=(0.52, 0.58))
     tags = client.get_model_version(name, first).tags
     assert (tags["oos_auc"], tags["oos_auc_ci_low"], tags["oos_auc_ci_high"]) == ("0.55", "0.52", "0.58")
     set_serving(store, name, champion=first, challenger=None, reason="v1 passes the gate")
@@ -101,12 +103,13 @@ def test_the_aliases_and_tags_show_which_version_serves_and_none_when_no_model_p
     assert client.get_registered_model(name).aliases == {CHAMPION: int(first), CHALLENGER: int(second)}
     assert client.get_model_version(name, second).tags["promotion_decision"] == "gate_failed"
 
-    third = register_version(store, _logged(store, models[3]).model_uri, name=name, oos_auc=0.5, oos_auc_ci=(0.46, 0.54))
+    third = register_version(store, _logged(store, models[3]).model_uri, name=name, oos_auc=0.5,
+                             oos_auc_ci=(0.46, 0.54))
     set_serving(store, name, champion=None, challenger=third, reason="v1 retired: no champion")
     model = client.get_registered_model(name)
     assert model.aliases == {CHALLENGER: int(third)}  # no champion alias: nothing serves
     assert (model.tags[SERVING_VERSION], model.tags[SERVING_REASON]) == ("none", "v1 retired: no champion")
-    with pytest.raises(Exception, match="champion"):
+    with pytest.raises(MlflowException, match="champion"):
         mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
 
     set_serving(store, name, champion=third, challenger=None, reason="v3 serves")

@@ -27,6 +27,7 @@ Every decision records its kind, its reason in words and its numbers (`Decision.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -176,7 +177,8 @@ def paired_test(pairs: pd.DataFrame, *, horizon: int, policy: Policy) -> Paired:
                       f"{n} paired out-of-sample rows < {policy.min_paired_rows}: no comparison yet")
     label = pairs["label"].to_numpy(dtype=float)
     dates = pairs["date"].nunique()
-    block = max(1, round(default_block_length(dates, horizon) * n / dates))  # in rows: a pooled model has several a date
+    # blocks of dates, in rows: a pooled model has a row per ticker and date
+    block = max(1, round(default_block_length(dates, horizon) * n / dates))
     rng = np.random.default_rng(policy.seed)
     points, draws, weights = [], [], []
     for _, rows in pairs.groupby("stretch", sort=False).indices.items():
@@ -258,12 +260,14 @@ class Decision:
                 "paired_pvalue": math.nan if p is None else p.p_value}
 
     def tags(self) -> dict[str, str]:
-        """The decision as MLflow model-version tags: its columns (NaN and None empty, no champion "none") and the rule."""
-        def text(value: object) -> str:
-            return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-
-        columns = self.columns() | {"serving_version": "none" if self.serving is None else self.serving}
-        return {k: text(v) for k, v in columns.items()} | {"promotion_rule": RULE}
+        """The decision as MLflow model-version tags: kind, reason, gate, serving version ("none" without a champion),
+        the rule, and every other number as one JSON tag (each tag costs a registry write)."""
+        columns = self.columns()
+        headline = ("promotion_decision", "promotion_reason", "gate_passed")
+        numbers = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in columns.items()
+                   if k not in (*headline, "serving_version")}
+        return {**{k: str(columns[k]) for k in headline}, "serving_version": str(self.serving or "none"),
+                "promotion_rule": RULE, "promotion_numbers": json.dumps(numbers)}
 
 
 def decide(new: Evidence, policy: Policy, champion: Champion | None, paired: Paired | None = None,
@@ -299,7 +303,8 @@ def decide(new: Evidence, policy: Policy, champion: Champion | None, paired: Pai
         return Decision(GATE_FAILED, new.version, c.version, f"champion v{c.version} stays: {passed.reason}", passed,
                         champion, None)
     if paired is None:
-        raise ValueError(f"v{new.version} passes the gate beside champion v{c.version}: the paired comparison is needed")
+        raise ValueError(f"v{new.version} passes the gate beside champion v{c.version}: the paired comparison is "
+                         "needed")
     if paired.won:
         return Decision(PAIRED_WIN, new.version, new.version, f"v{new.version} replaces champion v{c.version}: "
                         f"{paired.reason}", passed, champion, paired)

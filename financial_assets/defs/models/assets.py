@@ -252,11 +252,14 @@ def _unit_of(task: TrainingTask) -> str:
     description="The model of the ticker as of D (FA_MODEL_TYPES, default xgboost; torch models only at the run's last "
     "as-of date unless FA_SEQUENCE_MODELS_AT=all), trained on the rows whose FA_MODEL_LABEL ended by D, evaluated out "
     "of fold on cv_folds beside the majority, previous-sign and logistic baselines, refitted, logged to MLflow "
-    "(a FINISHED run, signature and input example), registered as fa_<ticker>_<label> and given the alias champion "
-    "when its OOS AUC beats the CI high of the champion trained by D, else challenger. A row per model: MLflow run, "
-    "version, alias decision, OOS AUC with its 95% block-bootstrap CI, balanced accuracy, accuracy, log loss, the "
-    "majority baseline, trials, the data's dates, rows and hash. The predictor is stored as an artefact, the "
-    "out-of-fold predictions in the lake table oof_predictions. Built at retrain dates only (FA_RETRAIN_CALENDAR).",
+    "(a FINISHED run, signature and input example), registered as fa_<ticker>_<label>, and judged by the promotion "
+    "rule at D: the gate (OOS AUC CI low above 0.5, AUC above the naive baselines, FA_MIN_CHAMPION_OOS_ROWS), the "
+    "champion's retirement at FA_MAX_CHAMPION_AGE sessions or on decay, and a paired comparison with the champion on "
+    "the same recent out-of-sample rows. A row per model: MLflow run, version, OOS AUC with its 95% block-bootstrap "
+    "CI and the baselines, the decision with its numbers and the version serving from D on (serving_version; none "
+    "when nothing passed the gate), trials, the data's dates, rows and hash. The MLflow alias champion follows the "
+    "serving version. The predictor is stored as an artefact, the out-of-fold predictions in the lake table "
+    "oof_predictions. Built at retrain dates only (FA_RETRAIN_CALENDAR).",
 )
 def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
                   training: TrainingResource, promotion: PromotionResource, mlflow: MlflowResource) -> None:

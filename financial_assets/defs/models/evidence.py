@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ from financial_assets.models import Predictor, TrainingConfig, TrainingResult, l
 from financial_assets.models.champions import prior_champion, sessions_between, successor
 from financial_assets.models.promotion import (Champion, Decision, Evidence, Policy, decide, gate, paired_rows,
                                                paired_test)
+
+if TYPE_CHECKING:  # the drift package imports Evidently: only the decay check loads it
+    from financial_assets.drift import PerformanceDecay
 
 #: feature rows a sequence model reads before the row it predicts
 LOOKBACK = TrainingConfig().lookback
@@ -121,7 +125,8 @@ class Judge:
         return rows.assign(stretch="oof fold " + rows["fold"].astype(str))[["ticker", "date", "probability",
                                                                              "stretch"]]
 
-    def _decay(self, live: pd.DataFrame, labels: pd.DataFrame, model: pd.Series, as_of: pd.Timestamp, unit: str):
+    def _decay(self, live: pd.DataFrame, labels: pd.DataFrame, model: pd.Series, as_of: pd.Timestamp,
+               unit: str) -> PerformanceDecay:
         """The drift report's decay check of `model` on its own predictions whose labels ended by `as_of`."""
         from financial_assets.drift.performance import performance_decay
         from financial_assets.drift.rules import decayed_beyond_interval
