@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -120,9 +121,16 @@ def test_the_aliases_and_tags_show_which_version_serves_and_none_when_no_model_p
     np.testing.assert_allclose(np.asarray(champion.predict(frame)), models[3].predict_proba(frame))
 
 
-def test_invalid_auc_interval_is_refused(store: MlflowStore) -> None:
+def test_invalid_auc_interval_is_refused_and_an_undefined_auc_registered_as_such(store: MlflowStore) -> None:
     with pytest.raises(ValueError, match=r"model 'fa_TEST_x'.*not a valid AUC"):
         register_version(store, "models:/unused", name="fa_TEST_x", oos_auc=0.6, oos_auc_ci=(0.62, 0.58))
+    with pytest.raises(ValueError, match=r"model 'fa_TEST_x'.*not a valid AUC"):
+        register_version(store, "models:/unused", name="fa_TEST_x", oos_auc=math.nan, oos_auc_ci=(0.4, 0.6))
+    # out-of-fold labels of one class leave the AUC undefined: the model is registered, and the gate refuses it
+    name = registered_model_name("TEST", "one_class")
+    version = register_version(store, _logged(store, _fitted(4)).model_uri, name=name, oos_auc=math.nan,
+                               oos_auc_ci=(math.nan, math.nan))
+    assert store.client().get_model_version(name, version).tags["oos_auc"] == "nan"
 
 
 @pytest.mark.slow

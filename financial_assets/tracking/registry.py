@@ -33,9 +33,11 @@ def registered_model_name(ticker: str, label: str) -> str:
 
 def register_version(store: MlflowStore, model_uri: str, *, name: str, oos_auc: float,
                      oos_auc_ci: tuple[float, float]) -> str:
-    """Register `model_uri` as a new version of `name`, tagged with its OOS AUC and interval; its version."""
+    """Register `model_uri` as a new version of `name`, tagged with its OOS AUC and interval; its version. An AUC
+    left undefined (NaN: one class only out of fold) is registered as such; the promotion gate refuses it."""
     low, high = float(oos_auc_ci[0]), float(oos_auc_ci[1])
-    if not (math.isfinite(oos_auc) and 0 <= low <= high <= 1):
+    undefined = all(math.isnan(v) for v in (oos_auc, low, high))
+    if not (undefined or (math.isfinite(oos_auc) and 0 <= low <= high <= 1)):
         raise ValueError(f"model {name!r}: OOS AUC {oos_auc} with CI ({low}, {high}) is not a valid AUC and interval")
     store.activate()
     tags = {"oos_auc": repr(float(oos_auc)), "oos_auc_ci_low": repr(low), "oos_auc_ci_high": repr(high)}
