@@ -255,7 +255,8 @@ def test_a_prediction_uses_a_model_trained_before_its_date_and_no_date_before_th
     assert predictions.loc[~served, "base_rate"].isna().all()
     for (ticker, as_of), rows in predictions.loc[served].groupby(["ticker", "model_as_of"]):
         predictor = pickle.loads(built.artifacts.read("trained_model", ticker, as_of, "logistic.pkl"))
-        np.testing.assert_array_equal(rows["base_rate"], getattr(predictor, "base_rate", np.nan))
+        np.testing.assert_array_equal(rows["base_rate"], predictor.base_rate)
+    assert predictions.loc[served, "base_rate"].between(0.3, 0.7).all()
     first = TRAINED[0]
     assert predictions.groupby("ticker")["date"].min().tolist() == [trading_sessions("XNYS", "2009-07-01")[0]] * 2
     done = built.instance.get_materialized_partitions(dg.AssetKey("predictions"))

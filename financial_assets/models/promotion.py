@@ -16,8 +16,9 @@ the dates after D until the next decision. The champion in force at D is C (or n
   where C has a prediction made without that row (out of fold before C's as-of date, its own predictions
   after) and M an out-of-fold one. Statistic: M's AUC minus C's, computed within each stretch of rows
   where both predictions come from one fitted model each (so a change of fitted model never counts as
-  ranking skill) and averaged over stretches weighted by rows. Test: one-sided, paired moving-block
-  bootstrap (blocks of max(label horizon, n^(1/3)) dates, resampled within stretches, `n_boot` draws),
+  ranking skill; stretches under MIN_STRETCH_ROWS rows left out) and averaged over stretches, as the
+  headline OOS AUC averages folds. Test: one-sided, paired moving-block bootstrap (blocks of
+  max(label horizon, n^(1/3)) dates, drawn within stretches, `n_boot` draws),
   p = (1 + #{d* - d >= d}) / (n_boot + 1); M wins when d > 0, p < `alpha` and there are at least
   `min_paired_rows` paired rows.
 * **No champion.** When none is in force, the first model that passes the gate becomes champion.
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from financial_assets.models.evaluation import default_block_length, metric_arrays, moving_block_indices
+from financial_assets.models.evaluation import block_bootstrap, default_block_length, within_fold_auc
 
 if TYPE_CHECKING:  # the drift package imports Evidently: only the decay check loads it
     from financial_assets.drift import PerformanceDecay
@@ -133,7 +134,7 @@ class Paired:
     """The paired comparison of a challenger with the champion on the same out-of-sample rows."""
 
     rows: int
-    difference: float  # challenger AUC minus champion AUC, within stretches, weighted by rows
+    difference: float  # challenger AUC minus champion AUC, each the mean of its per-stretch AUCs
     ci_low: float  # one-sided 95% lower bound of the difference
     p_value: float  # one-sided: H0 the challenger ranks no better
     won: bool
@@ -164,54 +165,42 @@ def paired_rows(champion: pd.DataFrame, challenger: pd.DataFrame, labels: pd.Dat
                          "stretch": (both["stretch"].astype(str) + "|fold " + both["fold"].astype(str)).to_numpy()})
 
 
-def _stretch_aucs(label: np.ndarray, p: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """AUC of each row of the (B, n) resampled `index` (NaN where one class only)."""
-    return metric_arrays(label[index], p[index])["auc"]
-
-
 def paired_test(pairs: pd.DataFrame, *, horizon: int, policy: Policy) -> Paired:
-    """Does the challenger rank better than the champion on `pairs` (PAIRED_COLUMNS, sorted by date)?"""
+    """Does the challenger rank better than the champion on `pairs` (PAIRED_COLUMNS, sorted by date)? The AUCs are
+    the mean of the per-stretch AUCs, as the headline OOS AUC is the mean of the per-fold ones; stretches shorter
+    than MIN_STRETCH_ROWS are left out."""
+    sizes = pairs.groupby("stretch")["stretch"].transform("size")
+    pairs = pairs.loc[sizes >= MIN_STRETCH_ROWS].reset_index(drop=True)
     n = len(pairs)
     if n < policy.min_paired_rows:
-        return Paired(n, math.nan, math.nan, math.nan, False,
-                      f"{n} paired out-of-sample rows < {policy.min_paired_rows}: no comparison yet")
+        return Paired(n, math.nan, math.nan, math.nan, False, f"{n} paired out-of-sample rows (in stretches of "
+                      f"{MIN_STRETCH_ROWS}+) < {policy.min_paired_rows}: no comparison yet")
     label = pairs["label"].to_numpy(dtype=float)
+    champion, challenger = (pairs[c].to_numpy(dtype=float) for c in ("champion", "challenger"))
+    stretch = pairs["stretch"].astype("category").cat.codes.to_numpy()
+    columns = [np.flatnonzero(stretch == k) for k in np.unique(stretch)]
+
+    def statistic(index: np.ndarray) -> dict[str, np.ndarray]:
+        y = label[index]
+        return {"difference": within_fold_auc(y, challenger[index], columns)
+                - within_fold_auc(y, champion[index], columns)}
+
     dates = pairs["date"].nunique()
     # blocks of dates, in rows: a pooled model has a row per ticker and date
     block = max(1, round(default_block_length(dates, horizon) * n / dates))
-    rng = np.random.default_rng(policy.seed)
-    points, draws, weights = [], [], []
-    for _, rows in pairs.groupby("stretch", sort=False).indices.items():
-        rows = np.sort(rows)
-        y = label[rows]
-        if len(rows) < MIN_STRETCH_ROWS or not 0 < y.sum() < len(y):
-            continue
-        identity = np.arange(len(rows))[None, :]
-        resampled = moving_block_indices(len(rows), block, policy.n_boot, rng)
-        champion, challenger = (pairs[c].to_numpy(dtype=float)[rows] for c in ("champion", "challenger"))
-        points.append(_stretch_aucs(y, challenger, identity) - _stretch_aucs(y, champion, identity))
-        draws.append(_stretch_aucs(y, challenger, resampled) - _stretch_aucs(y, champion, resampled))
-        weights.append(len(rows))
-    if not points:
-        return Paired(n, math.nan, math.nan, math.nan, False,
-                      f"{n} paired rows, but no stretch of {MIN_STRETCH_ROWS}+ rows with both classes: no comparison")
-    difference = float(_weighted(np.vstack(points), weights)[0])
-    samples = _weighted(np.vstack(draws), weights)
+    difference = float(statistic(np.arange(n)[None, :])["difference"][0])
+    samples = block_bootstrap(statistic, n, block, policy.n_boot, policy.seed, groups=stretch)["difference"]
     samples = samples[np.isfinite(samples)]
+    if not math.isfinite(difference) or not len(samples):
+        return Paired(n, math.nan, math.nan, math.nan, False,
+                      f"{n} paired rows, but no stretch with both classes: no comparison")
     p_value = float((1 + np.sum(samples - difference >= difference)) / (len(samples) + 1))
-    ci_low = float(np.percentile(samples, 100 * policy.alpha)) if len(samples) else math.nan
+    ci_low = float(np.percentile(samples, 100 * policy.alpha))
     won = difference > 0 and p_value < policy.alpha
     verdict = "better" if won else "not shown better"
     return Paired(n, difference, ci_low, p_value, won,
                   f"challenger {verdict} on {n} paired out-of-sample rows: AUC difference {difference:+.4f} "
                   f"(one-sided {1 - policy.alpha:.0%} bound {ci_low:+.4f}), p = {p_value:.3f} vs {policy.alpha}")
-
-
-def _weighted(values: np.ndarray, weights: list[int]) -> np.ndarray:
-    """Per column of (stretches, B) `values`: their mean weighted by `weights`, skipping NaN stretches."""
-    w = np.asarray(weights, dtype=float)[:, None] * np.isfinite(values)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nansum(values * w, axis=0) / w.sum(axis=0)
 
 
 @dataclass(frozen=True)

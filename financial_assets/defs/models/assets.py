@@ -317,8 +317,7 @@ def _served(predictors: Predictors, chain: pd.DataFrame, positions: pd.Series,
         served = np.flatnonzero(positions.to_numpy() == position)
         predictor = predictors(chain.iloc[position])
         probability[served] = predict_dates(predictor, features, pd.DatetimeIndex(positions.index[served]))
-        # NaN (no position) for a predictor pickled before Predictor.base_rate existed
-        base_rate[served] = getattr(predictor, "base_rate", np.nan)
+        base_rate[served] = predictor.base_rate
     return probability, base_rate
 
 
