@@ -43,7 +43,7 @@ DEFAULTS: dict[str, str] = {
     "FA_MLFLOW_UI_URL": "http://localhost:5000",
     # as-of dates models retrain at in a multi-date run: month_end | quarter_end | year_end | weekly
     # (the last session of each period), or auto: month_end for a run spanning up to a year, quarter_end up to
-    # 3 years, year_end beyond (financial_assets/models/asof.py); a run over one date trains at that date
+    # 8 years, year_end beyond (financial_assets/models/asof.py); a run over one date trains at that date
     "FA_RETRAIN_CALENDAR": "auto",
     # the label models predict: dir_<h> (dir_1, dir_5, dir_20) or tb_label (triple barrier); dir_1: see the README
     "FA_MODEL_LABEL": "dir_1",    # comma-separated model types: xgboost, logistic, lstm, transformer (the baselines are always evaluated)

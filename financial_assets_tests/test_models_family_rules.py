@@ -44,14 +44,14 @@ def test_a_run_trains_at_its_retrain_dates_and_a_single_date_run_at_that_date():
     assert model_types_at(dates[0], dates, ("xgboost", "lstm"), True) == ("xgboost", "lstm")
 
 
-def test_auto_retrains_a_run_of_up_to_a_year_monthly_up_to_three_years_quarterly_and_a_longer_one_yearly():
+def test_auto_retrains_a_run_of_up_to_a_year_monthly_up_to_eight_years_quarterly_and_a_longer_one_yearly():
     def calendar(first: str, last: str) -> str:
         return retrain_calendar_of("auto", pd.DatetimeIndex([first, "2005-06-15", last]))
 
     assert retrain_calendar_of("auto", pd.DatetimeIndex(["2012-02-15"])) == "month_end"  # nightly, drift retrain
     assert calendar("2005-01-03", "2005-12-30") == "month_end"
-    assert calendar("2005-01-03", "2007-12-31") == "quarter_end"
-    assert calendar("2009-01-02", "2012-12-31") == "year_end"  # the first run of a 4-year folder
+    assert calendar("2009-01-02", "2012-12-31") == "quarter_end"  # the first run of a 4-year folder
+    assert calendar("2005-01-03", "2012-12-31") == "quarter_end"
     assert calendar("2000-03-01", "2013-03-01") == "year_end"  # the embedded history
     assert retrain_calendar_of("weekly", pd.DatetimeIndex(["2000-03-01", "2013-03-01"])) == "weekly"
 

@@ -9,10 +9,9 @@ import pandas as pd
 from financial_assets.models.config import SEQUENCE_MODELS
 
 #: FA_RETRAIN_CALENDAR=auto: the calendar of a run whose dates span at most so many days. A nightly run, a drift
-#: retrain or a catch-up keeps the monthly cadence; a backfill of a few years trains a model a quarter per ticker,
-#: a longer one a model a year: a first run over 4 years trains 4 models per ticker, not 48 (the promotion rule
-#: still replaces a champion every year at FA_MAX_CHAMPION_AGE), at the cost of older models in between
-AUTO_CALENDARS: tuple[tuple[int, str], ...] = ((366, "month_end"), (3 * 366, "quarter_end"))
+#: retrain or a catch-up keeps the monthly cadence; a backfill of years trains a model a quarter per ticker (a first
+#: run over 4 years: 15, not 45), one of decades a model a year, at the cost of older models in between
+AUTO_CALENDARS: tuple[tuple[int, str], ...] = ((366, "month_end"), (8 * 366, "quarter_end"))
 AUTO_LONGEST = "year_end"
 
 
