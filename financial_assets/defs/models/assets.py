@@ -311,7 +311,7 @@ def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market:
 def _served(predictors: Predictors, chain: pd.DataFrame, positions: pd.Series,
             features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """P(up) at each date of `positions` (chain position of the model making it, -1 for none: NaN), and the base rate
-    it is compared with (the predictor's training up-rate)."""
+    it is compared with (the predictor's base_rate)."""
     probability, base_rate = np.full(len(positions), np.nan), np.full(len(positions), np.nan)
     for position in np.unique(positions[positions >= 0]):
         served = np.flatnonzero(positions.to_numpy() == position)
@@ -330,7 +330,7 @@ def _served(predictors: Predictors, chain: pd.DataFrame, positions: pd.Series,
     kinds={"python", "parquet"},
     description="The prediction made at D's close: P(up) of FA_MODEL_LABEL from the ticker's features at D by the "
     "model serving after the ticker's newest promotion decision taken before D (trained_model's serving_version), "
-    "with the base rate it is compared with (the predictor's training up-rate), and the newest model's probability "
+    "with the base rate it is compared with (the serving predictor's base_rate), and the newest model's probability "
     "beside it in shadow when that model does not serve, so its live record builds up. When no model passed the "
     "gate, the row holds no champion probability (no position) and only the shadow one. Dates with neither (before "
     "the first model, or without a feature row) have no prediction and are not materialized.",
