@@ -79,7 +79,8 @@ def test_broken_files_among_good_ones_give_complete_good_tickers_a_summary_alert
     models = out.stdout.split("\nmodels (out of sample; serving at the end of the range):")[1].split("\n\n")[0]
     for ticker in ("ALSO", "BROKEN", "GOOD"):
         assert f"  {ticker}: no champion (fa_{ticker}_dir_1, " in models, models
-    assert "out-of-fold rows < 500" in models    assert "Traceback" not in out.stdout + out.stderr
+    assert "out-of-fold rows < 500" in models
+    assert "Traceback" not in out.stdout + out.stderr
     alerts = [json.loads(line) for line in (tmp_path / "data" / "alerts" / "alerts.jsonl").read_text().splitlines()]
     assert sorted((a["kind"], a["ticker"], a["severity"]) for a in alerts) == [
         ("data_quality", "BROKEN", "warning"), ("data_quality", "EMPTY", "critical")]
