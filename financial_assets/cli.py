@@ -139,7 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             held_back=held_back)
         problems = ticker_problems(resources["lake"], resources["market"], tickers, start, end)
         lake_root = resources["lake"].parquet.root
-        outcomes = _model_lines(resources["lake"], tickers)
+        outcomes = _model_lines(resources["lake"], resources["market"].sessions(), end, tickers)
     print("\nruns:")
     for run in summary.runs:
         print(f"  {run.job:<26} {run.label:<45} {run.status:<8} {run.seconds:6.1f}s  {run.run_id[:8]}")
@@ -165,16 +165,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _exit_code(summary.success, bool(problems or unusable))
 
 
-def _model_lines(lake, tickers: list[str]) -> dict[str, list[str]]:
-    """Per ticker: the champion with its out-of-sample AUC, interval and baseline; the backtest beside buy-and-hold;
-    the newest drift report and what drifted."""
+def _model_lines(lake, sessions, end: str, tickers: list[str]) -> dict[str, list[str]]:
+    """Per ticker: the model serving at `end` (or "no champion") with its out-of-sample AUC, interval and baselines,
+    its age in sessions and why it serves; the backtest beside buy-and-hold; the newest drift report and what
+    drifted."""
+    import pandas as pd
+
     from financial_assets.backtest.summary import summary_lines as backtest_lines
     from financial_assets.drift.summary import summary_lines as drift_lines
     from financial_assets.models.champions import summary_lines as champion_lines
 
     trained, metrics = lake.read("trained_model", tickers), lake.read("backtest_metrics", tickers)
     reports = lake.read("drift_report", tickers)
-    return {"models (out of sample)": champion_lines(trained) if len(trained) else [],
+    return {"models (out of sample; serving at the end of the range)":
+            champion_lines(trained, sessions, pd.Timestamp(end)) if len(trained) else [],
             "backtests (out of sample, after costs)": backtest_lines(metrics) if len(metrics) else [],
             "drift (newest report per ticker)": drift_lines(reports)}
 

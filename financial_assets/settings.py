@@ -42,11 +42,11 @@ DEFAULTS: dict[str, str] = {
     # embedded store, the compose mlflow service)
     "FA_MLFLOW_UI_URL": "http://localhost:5000",
     # as-of dates models retrain at in a multi-date run: month_end | quarter_end | year_end | weekly
-    # (the last session of each period); a run over one date trains at that date
-    "FA_RETRAIN_CALENDAR": "month_end",
+    # (the last session of each period), or auto: month_end for a run spanning up to a year, quarter_end up to
+    # 8 years, year_end beyond (financial_assets/models/asof.py); a run over one date trains at that date
+    "FA_RETRAIN_CALENDAR": "auto",
     # the label models predict: dir_<h> (dir_1, dir_5, dir_20) or tb_label (triple barrier); dir_1: see the README
-    "FA_MODEL_LABEL": "dir_1",
-    # comma-separated model types: xgboost, logistic, lstm, transformer (the baselines are always evaluated)
+    "FA_MODEL_LABEL": "dir_1",    # comma-separated model types: xgboost, logistic, lstm, transformer (the baselines are always evaluated)
     "FA_MODEL_TYPES": "xgboost",
     # true: one model pooled over the run's tickers; false: one model per ticker
     "FA_POOLED_MODEL": "false",
@@ -58,8 +58,16 @@ DEFAULTS: dict[str, str] = {
     "FA_SEQUENCE_TUNING_TRIALS": "",
     # processes that train models side by side (each fit uses one thread); empty: the machine's cores
     "FA_TRAINING_WORKERS": "",
-    # out-of-fold rows a model needs before it can become champion (its AUC interval is about +-0.05 at 500)
+    # --- promotion (financial_assets/models/promotion.py) ---
+    # out-of-fold rows a model needs to pass the gate (its AUC interval is about +-0.05 at 500)
     "FA_MIN_CHAMPION_OOS_ROWS": "500",
+    # sessions after its as-of date at which a champion is retired at the next decision (the newest gated model
+    # takes over, else none serves): about a year, so yearly retraining replaces it every year
+    "FA_MAX_CHAMPION_AGE": "240",
+    # most recent out-of-sample rows, with labels ended, on which a new model is compared with the champion
+    "FA_PAIRED_WINDOW": "250",
+    # fewest paired rows that comparison needs; with fewer the champion stays
+    "FA_MIN_PAIRED_ROWS": "100",
     # --- backtest (financial_assets/defs/backtest); defaults are BacktestConfig's ---
     # fills: next_open | next_close (the signal is known at a close and fills at the next bar)
     "FA_BT_FILL": "next_open",
@@ -98,7 +106,8 @@ DEFAULTS: dict[str, str] = {
     # dates a multi-date run reports drift at, besides its last date: weekly | month_end | quarter_end | year_end
     # (the last session of each period), or last (its last date only); a run over one date always reports it
     "FA_DRIFT_CALENDAR": "month_end",
-    # matured labels of the champion's own predictions its realized AUC is measured over
+    # matured labels of the champion's own predictions its realized AUC is measured over (drift reports, and the
+    # promotion rule's decay check)
     "FA_DRIFT_PERFORMANCE_WINDOW": "120",
     # sessions after a retraining request for a ticker during which its drift failures request none
     "FA_RETRAIN_COOLDOWN_SESSIONS": "5",

@@ -1,8 +1,9 @@
 """The real graph on bars with a planted break: a champion, its drift report, the failed check, the retraining run
 it requests and the alert on its outcome.
 
-The bars are i.i.d. random walks (the synthetic source with constant volatility, no drift) whose volatility
-triples from 2011-01-03, written as files for the folder source. SYN001's model as of 2010-12-31 (627
+The bars are walks with a planted mean-reverting edge (the synthetic source with constant volatility, no drift
+and AR(1) returns with phi -0.5, so that a model passes the promotion gate and serves) whose volatility triples
+from 2011-01-03, written as files for the folder source. SYN001's model as of 2010-12-31 (631
 training rows: enough to compare the 38 features whose memory fits 10 independent windows) is its first
 champion and serves January 2011; its volatility features leave their reference, so the month-end report
 drifts, drift_check fails at ERROR and drift_retrain_sensor retrains at 2011-01-31 through the stage job.
@@ -38,8 +39,8 @@ SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "SYN000", "FA_TUNING_T
 
 
 def _break_bars(folder: Path) -> None:
-    """Two i.i.d. walks from 2006 whose volatility triples from 2011-01-03, as <TICKER>.csv files."""
-    source = SyntheticSource(n_tickers=2, seed=7, start="2006-01-03", end=DAY, mu=0.0, alpha=0.0, beta=0.0,
+    """Two mean-reverting walks from 2006 whose volatility triples from 2011-01-03, as <TICKER>.csv files."""
+    source = SyntheticSource(n_tickers=2, seed=7, start="2006-01-03", end=DAY, mu=0.0, alpha=0.0, beta=0.0, ar1=-0.5,
                              regime_shift="2011-01-03", shift_drift=1.0, shift_vol=3.0)
     write_bar_files(folder, {t: source.load(t).drop(columns=["ticker", "source_row"]) for t in TICKERS})
 
@@ -74,7 +75,7 @@ def test_the_month_end_report_compares_the_champions_own_training_rows(graph):
     instance, served, data_dir = graph
     (row,) = ParquetLake(data_dir / "lake").read("drift_report").itertuples()
     assert (row.ticker, f"{row.date:%Y-%m-%d}", row.model_as_of) == (TICKER, DAY, pd.Timestamp(AS_OF))
-    assert row.reference_matches_training and row.reference_rows == 627 and row.current_rows == 20
+    assert row.reference_matches_training and row.reference_rows == 631 and row.current_rows == 20
     unmonitored = json.loads(row.unmonitored)
     assert row.monitored_columns == 38 and len(unmonitored) == 13  # 3 calendar, 9 long memories, the predictions
     assert unmonitored["month"].startswith("calendar feature")

@@ -41,6 +41,15 @@ def test_rerun_replaces_exactly_its_partitions(tmp_path):
     assert lake.read("a")["date"].tolist() == [pd.Timestamp("2024-01-03")]
 
 
+def test_a_column_all_null_in_some_partitions_reads_with_the_type_of_the_others(tmp_path):
+    lake = ParquetLake(tmp_path)
+    served = _frame("AAA", ["2024-01-02"], 1.0).assign(model="v3")
+    unserved = _frame("ZZZ", ["2024-01-02"], 2.0).assign(model=None)  # no champion: an untyped all-null column
+    lake.write("a", pd.concat([served, unserved], ignore_index=True), {"AAA": _days("2024-01-02"),
+                                                                       "ZZZ": _days("2024-01-02")})
+    assert lake.read("a")["model"].tolist() == ["v3", None]
+
+
 def test_a_write_with_nothing_in_scope_leaves_an_empty_asset_folder(tmp_path):
     lake = ParquetLake(tmp_path)
     lake.write("cv_folds", _frame("AAPL", [], 0.0), {})  # e.g. no retrain date inside the run's range

@@ -75,6 +75,11 @@ def test_broken_files_among_good_ones_give_complete_good_tickers_a_summary_alert
     assert "'A B.csv'" in summary and "ticker_safe_identifier" in summary
     assert " FAILURE " not in out.stdout and " SKIPPED " not in out.stdout  # the held-back ticker stops nothing
     assert "EMPTY: file rejected, ticker held back: [non_empty] ticker='EMPTY': EMPTY.csv is empty" in summary
+    # nine months of bars give models too few out-of-fold rows to pass the gate: the summary says none serves
+    models = out.stdout.split("\nmodels (out of sample; serving at the end of the range):")[1].split("\n\n")[0]
+    for ticker in ("ALSO", "BROKEN", "GOOD"):
+        assert f"  {ticker}: no champion (fa_{ticker}_dir_1, " in models, models
+    assert "out-of-fold rows < 500" in models
     assert "Traceback" not in out.stdout + out.stderr
     alerts = [json.loads(line) for line in (tmp_path / "data" / "alerts" / "alerts.jsonl").read_text().splitlines()]
     assert sorted((a["kind"], a["ticker"], a["severity"]) for a in alerts) == [

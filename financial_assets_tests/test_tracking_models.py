@@ -1,7 +1,8 @@
-"""The pyfunc wrapper, registration with the champion/challenger rule, loading by alias, and serving."""
+"""The pyfunc wrapper, registration, the aliases and tags that show a promotion decision, loading by alias, serving."""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -10,18 +11,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
+from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
 from financial_assets.tracking import (
     CHALLENGER,
     CHAMPION,
-    decide_promotion,
+    SERVING_REASON,
+    SERVING_VERSION,
     log_pyfunc_model,
     mlflow_uris,
-    register_and_promote,
+    register_version,
     registered_model_name,
     serve_model,
     served_p95_latency_ms,
+    set_serving,
+    tag_version,
     tracked_run,
 )
 from financial_assets.tracking.store import MlflowStore
@@ -83,61 +88,57 @@ def test_objects_must_return_one_probability_per_row(store: MlflowStore) -> None
         log_pyfunc_model(run, _fitted(0), _features(99, n=20))
 
 
-def test_promotion_rule_moves_the_champion_alias_only_for_a_clear_win(store: MlflowStore) -> None:
+def test_the_aliases_and_tags_show_which_version_serves_and_none_when_no_model_passed_the_gate(store: MlflowStore):
     name = registered_model_name("TEST", "promotion")
     client = store.client()
     models = {seed: _fitted(seed) for seed in (1, 2, 3)}
+    first = register_version(store, _logged(store, models[1]).model_uri, name=name, oos_auc=0.55,
+                             oos_auc_ci=(0.52, 0.58))
+    tags = client.get_model_version(name, first).tags
+    assert (tags["oos_auc"], tags["oos_auc_ci_low"], tags["oos_auc_ci_high"]) == ("0.55", "0.52", "0.58")
+    set_serving(store, name, champion=first, challenger=None, reason="v1 passes the gate")
+    second = register_version(store, _logged(store, models[2]).model_uri, name=name, oos_auc=0.53,
+                              oos_auc_ci=(0.49, 0.57))
+    tag_version(store, name, second, {"promotion_decision": "gate_failed", "serving_version": first})
+    set_serving(store, name, champion=first, challenger=second, reason="v1 stays: v2 fails the gate")
+    assert client.get_registered_model(name).aliases == {CHAMPION: int(first), CHALLENGER: int(second)}
+    assert client.get_model_version(name, second).tags["promotion_decision"] == "gate_failed"
 
-    first = register_and_promote(store, _logged(store, models[1]).model_uri, name=name, oos_auc=0.55,
-                                 oos_auc_ci=(0.52, 0.58), oos_rows=800, min_oos_rows=500)
-    assert first.promoted and first.champion_version is None and "first model" in first.reason
-    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == first.version
+    third = register_version(store, _logged(store, models[3]).model_uri, name=name, oos_auc=0.5,
+                             oos_auc_ci=(0.46, 0.54))
+    set_serving(store, name, champion=None, challenger=third, reason="v1 retired: no champion")
+    model = client.get_registered_model(name)
+    assert model.aliases == {CHALLENGER: int(third)}  # no champion alias: nothing serves
+    assert (model.tags[SERVING_VERSION], model.tags[SERVING_REASON]) == ("none", "v1 retired: no champion")
+    with pytest.raises(MlflowException, match="champion"):
+        mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
 
-    worse = register_and_promote(store, _logged(store, models[2]).model_uri, name=name, oos_auc=0.575,
-                                 oos_auc_ci=(0.545, 0.605), oos_rows=800, min_oos_rows=500)
-    assert not worse.promoted and worse.alias == CHALLENGER
-    assert (worse.champion_version, worse.champion_auc, worse.champion_auc_ci) == (first.version, 0.55, (0.52, 0.58))
-    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == first.version
-    assert str(client.get_model_version_by_alias(name, CHALLENGER).version) == worse.version
-    assert client.get_model_version(name, worse.version).tags["promotion_decision"] == "not_promoted"
-
-    better = register_and_promote(store, _logged(store, models[3]).model_uri, name=name, oos_auc=0.61,
-                                  oos_auc_ci=(0.58, 0.64), oos_rows=800, min_oos_rows=500)
-    assert better.promoted and "0.6100 > champion v1 CI high 0.5800" in better.reason
-    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == better.version
-    assert client.get_model_version(name, first.version).aliases == []
-    assert {k: str(v) for k, v in client.get_registered_model(name).aliases.items()} == {CHAMPION: better.version}
-    tags = client.get_model_version(name, better.version).tags
-    assert tags["promotion_decision"] == "promoted" and tags["oos_auc"] == "0.61"
-    assert tags["compared_champion_version"] == first.version
-
+    set_serving(store, name, champion=third, challenger=None, reason="v3 serves")
+    assert client.get_registered_model(name).aliases == {CHAMPION: int(third)}
     store.activate()
     champion = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     frame = _features(7, n=25)
     np.testing.assert_allclose(np.asarray(champion.predict(frame)), models[3].predict_proba(frame))
 
 
-def test_equal_to_the_champion_ci_high_is_not_a_win() -> None:
-    decision = decide_promotion("m", "2", 0.58, (0.55, 0.61), ("1", 0.55, (0.52, 0.58)), 800, 500)
-    assert not decision.promoted and "<=" in decision.reason
-
-
-def test_a_model_with_too_little_out_of_fold_evidence_never_becomes_champion() -> None:
-    first = decide_promotion("m", "1", 0.70, (0.60, 0.80), None, 499, 500)
-    assert not first.promoted and "499 out-of-fold rows < 500" in first.reason
-    assert decide_promotion("m", "1", 0.70, (0.60, 0.80), None, 500, 500).promoted
-
-
-def test_invalid_auc_interval_is_refused(store: MlflowStore) -> None:
+def test_invalid_auc_interval_is_refused_and_an_undefined_auc_registered_as_such(store: MlflowStore) -> None:
     with pytest.raises(ValueError, match=r"model 'fa_TEST_x'.*not a valid AUC"):
-        register_and_promote(store, "models:/unused", name="fa_TEST_x", oos_auc=0.6, oos_auc_ci=(0.62, 0.58), oos_rows=800, min_oos_rows=500)
+        register_version(store, "models:/unused", name="fa_TEST_x", oos_auc=0.6, oos_auc_ci=(0.62, 0.58))
+    with pytest.raises(ValueError, match=r"model 'fa_TEST_x'.*not a valid AUC"):
+        register_version(store, "models:/unused", name="fa_TEST_x", oos_auc=math.nan, oos_auc_ci=(0.4, 0.6))
+    # out-of-fold labels of one class leave the AUC undefined: the model is registered, and the gate refuses it
+    name = registered_model_name("TEST", "one_class")
+    version = register_version(store, _logged(store, _fitted(4)).model_uri, name=name, oos_auc=math.nan,
+                               oos_auc_ci=(math.nan, math.nan))
+    assert store.client().get_model_version(name, version).tags["oos_auc"] == "nan"
 
 
 @pytest.mark.slow
 def test_the_champion_serves_on_loopback_fast(store: MlflowStore) -> None:
     model = _fitted(11)
     name = registered_model_name("TEST", "serving")
-    register_and_promote(store, _logged(store, model).model_uri, name=name, oos_auc=0.6, oos_auc_ci=(0.57, 0.63), oos_rows=800, min_oos_rows=500)
+    version = register_version(store, _logged(store, model).model_uri, name=name, oos_auc=0.6, oos_auc_ci=(0.57, 0.63))
+    set_serving(store, name, champion=version, challenger=None, reason="served")
     frame = _features(12, n=5)
     with serve_model(f"models:/{name}@champion", store) as served:
         np.testing.assert_allclose(served.predict(frame), model.predict_proba(frame), rtol=1e-9)

@@ -46,8 +46,8 @@ def bench_serving(requests_count: int = 300) -> None:
     """p95 of single-row /invocations round trips of the served champion, against /ping on the same server."""
     import mlflow
 
-    from financial_assets.tracking import log_pyfunc_model, mlflow_uris, register_and_promote, serve_model, \
-        served_p95_latency_ms, tracked_run
+    from financial_assets.tracking import log_pyfunc_model, mlflow_uris, register_version, serve_model, \
+        served_p95_latency_ms, set_serving, tracked_run
     from financial_assets.tracking.serving import ping_p95_latency_ms
 
     store = mlflow_uris(Path(tempfile.mkdtemp(prefix="fa-bench-mlflow-")))
@@ -55,8 +55,8 @@ def bench_serving(requests_count: int = 300) -> None:
     row = pd.DataFrame([np.zeros(FEATURES)], columns=columns)
     with tracked_run(store, ticker="BENCH", as_of="2013-03-01", model_type="logistic", label="dir_5") as run:
         info = log_pyfunc_model(run, _Logistic(columns), row)
-    register_and_promote(store, info.model_uri, name="fa_bench_dir_5", oos_auc=0.5, oos_auc_ci=(0.45, 0.55),
-                        oos_rows=1000, min_oos_rows=500)
+    version = register_version(store, info.model_uri, name="fa_bench_dir_5", oos_auc=0.5, oos_auc_ci=(0.45, 0.55))
+    set_serving(store, "fa_bench_dir_5", champion=version, challenger=None, reason="benchmark")
     with serve_model("models:/fa_bench_dir_5@champion", store) as served:
         p95 = served_p95_latency_ms(served, row, requests_count=requests_count)
         ping = ping_p95_latency_ms(served, requests_count=requests_count)

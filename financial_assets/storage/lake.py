@@ -168,7 +168,8 @@ class ParquetLake:
         if not paths:
             return pd.DataFrame(columns=columns or [])
         tables = [pq.read_table(p, columns=columns) for p in paths]
-        schema = tables[-1].schema
+        # a column all null in one partition (a ticker with no champion) is stored untyped: it takes the others' type
+        schema = pa.unify_schemas([t.schema for t in tables])
         frame = _to_pandas(pa.concat_tables([t.cast(schema) for t in tables]))
         if start is not None:
             frame = frame[frame["date"] >= pd.Timestamp(start)]

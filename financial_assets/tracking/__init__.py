@@ -1,14 +1,16 @@
-"""MLflow tracking and registry: the store, runs that always end, a pyfunc wrapper, promotion, serving."""
+"""MLflow tracking and registry: the store, runs that always end, a pyfunc wrapper, the registry, serving."""
 
 from financial_assets.tracking.pyfunc import ProbabilityModel, log_pyfunc_model
 from financial_assets.tracking.registry import (
     CHALLENGER,
     CHAMPION,
-    PROMOTION_RULE,
-    PromotionDecision,
-    decide_promotion,
-    register_and_promote,
+    SERVING_REASON,
+    SERVING_VERSION,
+    alias_versions,
+    register_version,
     registered_model_name,
+    set_serving,
+    tag_version,
 )
 from financial_assets.tracking.runs import TrackedRun, tracked_run
 from financial_assets.tracking.serving import ServedModel, serve_model, served_p95_latency_ms
@@ -18,18 +20,20 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "DEFAULT_EXPERIMENT",
-    "PROMOTION_RULE",
+    "SERVING_REASON",
+    "SERVING_VERSION",
     "MlflowStore",
     "ProbabilityModel",
-    "PromotionDecision",
     "ServedModel",
     "TrackedRun",
-    "decide_promotion",
+    "alias_versions",
     "log_pyfunc_model",
     "mlflow_uris",
-    "register_and_promote",
+    "register_version",
     "registered_model_name",
     "serve_model",
     "served_p95_latency_ms",
+    "set_serving",
+    "tag_version",
     "tracked_run",
 ]

@@ -73,7 +73,7 @@ def log_pyfunc_model(
 
     The object is pickled with cloudpickle; the pickle refers to importable classes by name, so loading
     it needs the same packages (this one included: ProbabilityModel lives here). Returns MLflow's
-    ModelInfo, whose `model_uri` `register_and_promote` registers.
+    ModelInfo, whose `model_uri` `register_version` registers.
     """
     active = mlflow.active_run()
     if active is None or active.info.run_id != run.run_id:

@@ -59,7 +59,9 @@ def partition_inputs(tables: Tables, ticker: str, day: pd.Timestamp, window: int
                      config: DriftConfig) -> DriftInputs | None:
     """The inputs of partition day|ticker; None when no champion made a prediction at `day`."""
     predictions = _rows(tables.predictions, ticker)
-    served = predictions.loc[predictions["date"] == day] if len(predictions) else predictions
+    # a date without a champion holds only the shadow prediction: nothing serves, nothing to monitor
+    served = (predictions.loc[(predictions["date"] == day) & predictions["model_version"].notna()]
+              if len(predictions) else predictions)
     if served.empty:
         return None
     champion = _champion(tables.trained, served.iloc[0], ticker, day)

@@ -1,12 +1,16 @@
-"""cv_folds, trained_model and predictions: models trained as of retrain dates, and the champion's daily predictions.
+"""cv_folds, trained_model and predictions: models trained as of retrain dates, the promotion decisions, and the
+daily predictions of the model that serves.
 
 Partition D|T of cv_folds and trained_model is ticker T's model *as of* D: trained on T's
 training_table rows whose label ended by D (`financial_assets.models.build_dataset`), never a later
 row. A run over several dates trains only at its retrain dates (FA_RETRAIN_CALENDAR) and reports
-only those partitions; a run over a single date trains at that date. Partition D|T of predictions
-is the prediction made at D's close by T's newest champion trained strictly before D, with the
-newest challenger's probability beside it in shadow; a date before T's first champion (or without
-a feature row) has no prediction and is not materialized.
+only those partitions; a run over a single date trains at that date. Each new model is judged by the
+promotion rule (`financial_assets.models.promotion`) at its as-of date, on what was known then, and
+its row records which version serves from that date on (none when no model passed the gate).
+Partition D|T of predictions is the prediction made at D's close by the version serving after T's
+newest decision taken strictly before D, with the newest model's probability beside it in shadow
+when that model does not serve; a date with neither (before T's first model, or without a feature
+row) has no prediction and is not materialized.
 """
 
 import base64
@@ -14,7 +18,6 @@ import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
-from typing import TYPE_CHECKING
 
 import dagster as dg
 import numpy as np
@@ -22,29 +25,28 @@ import pandas as pd
 
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.bars.assets import concat
-from financial_assets.defs.models.resources import MlflowResource, TrainingResource
-from financial_assets.defs.models.tracking import log_training, promote, sync_aliases
+from financial_assets.defs.models.evidence import LOOKBACK, Judge, Predictors, predict_dates
+from financial_assets.defs.models.resources import MlflowResource, PromotionResource, TrainingResource
+from financial_assets.defs.models.tracking import log_training, record, register, sync_aliases
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.defs.resources import LakeResource, MarketResource
 from financial_assets.models import DataDescription, Predictor, TrainingConfig, TrainingResult, is_label_column
 from financial_assets.models.asof import model_types_at, training_dates
-from financial_assets.models.champions import chain_of, serving
+from financial_assets.models.champions import CHALLENGER, CHAMPION, chain_of, serving
 from financial_assets.models.folds import FOLD_COLUMNS, AsOfFolds, as_of_folds
 from financial_assets.models.parallel import TrainingTask, train_in_order
 from financial_assets.runs.internals import planned_partitions, report_partitions
+from financial_assets.models.promotion import Decision
 from financial_assets.runs.stages import NIGHTLY_TAG
-
-if TYPE_CHECKING:  # MLflow takes a second to import: only runs that train load it
-    from financial_assets.tracking import PromotionDecision
 
 GROUP = "models"
 #: the training unit of a model pooled over the run's tickers (tickers are upper case, so it never clashes)
 POOLED = "pooled"
-#: feature rows a sequence model reads before the row it predicts
-LOOKBACK = TrainingConfig().lookback
 #: trained_model's metric columns (the named MLflow metrics) and the baselines beside them
-METRICS = ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_balanced_accuracy", "oos_accuracy", "oos_log_loss")
-BASELINES = ("baseline_majority_accuracy", "baseline_previous_sign_accuracy", "baseline_logistic_auc")
+METRICS = ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_auc_pooled", "oos_balanced_accuracy", "oos_accuracy",
+           "oos_log_loss")
+BASELINES = ("baseline_majority_auc", "baseline_previous_sign_auc", "baseline_logistic_auc",
+             "baseline_majority_accuracy", "baseline_previous_sign_accuracy")
 #: models read every training_table date up to their as-of date and predictions read every earlier model: Dagster
 #: has no "every earlier date" mapping, and mapping each date of a range one by one costs seconds (see sql_models)
 _EARLIER = dg.AllPartitionMapping()
@@ -67,10 +69,10 @@ class _Plan:
 def _plan(context: dg.AssetExecutionContext, market: MarketResource, training: TrainingResource) -> _Plan:
     wanted = dates_by_ticker(planned_partitions(context))
     run = pd.DatetimeIndex(sorted(set().union(*wanted.values())))
-    dates = training_dates(run, training.retrain_dates(market.sessions()),
+    dates = training_dates(run, training.retrain_dates(market.sessions(), run),
                            calendar_only=NIGHTLY_TAG in context.run.tags)
     if dates.empty:
-        context.log.info(f"no {training.retrain_calendar} retrain date between {run[0].date()} and {run[-1].date()}")
+        context.log.info(f"no {training.calendar(run)} retrain date between {run[0].date()} and {run[-1].date()}")
     units = {POOLED: list(wanted)} if training.is_pooled() else {ticker: [ticker] for ticker in wanted}
     return _Plan(wanted, dates, units)
 
@@ -150,20 +152,26 @@ def cv_folds(context: dg.AssetExecutionContext, lake: LakeResource, market: Mark
     report_partitions(context, "cv_folds", metadata)
 
 
-def _model_rows(result: TrainingResult, decision: "PromotionDecision", run_id: str, model_uri: str, unit: str,
-                tickers: list[str]) -> pd.DataFrame:
-    """The trained_model rows of one model: one per ticker of the run it was trained on."""
+def _model_facts(result: TrainingResult, version: int, run_id: str, model_uri: str, unit: str,
+                 name: str) -> dict[str, object]:
+    """A new model's trained_model columns other than its decision's: what it is, its numbers, the data it read."""
     d = result.data
-    row = {"date": d.as_of, "unit": unit, "model_type": result.config.model_type, "label": d.label,
-           "registered_model": decision.model_name, "model_version": int(decision.version), "mlflow_run_id": run_id,
-           "model_uri": model_uri, "alias": decision.alias, "promotion_reason": decision.reason,
-           "compared_version": decision.champion_version or "",
-           **{k: float(result.metrics[k]) for k in METRICS},
-           **{k: float(result.baselines.get(k, np.nan)) for k in BASELINES},
-           "oos_rows": int(result.metrics["oos_rows"]), "trials": int(result.trials),
-           "calibrated": result.calibrator is not None, "data_first_date": d.first_date, "data_last_date": d.last_date,
-           "data_rows": int(d.rows), "data_hash": d.data_hash, "data_tickers": ",".join(d.tickers)}
-    return pd.DataFrame([{"ticker": t, **row} for t in tickers if t in d.tickers])
+    return {"date": d.as_of, "unit": unit, "model_type": result.config.model_type, "label": d.label,
+            "registered_model": name, "model_version": version, "mlflow_run_id": run_id, "model_uri": model_uri,
+            **{k: float(result.metrics.get(k, np.nan)) for k in METRICS},
+            **{k: float(result.baselines.get(k, np.nan)) for k in BASELINES},
+            "oos_rows": int(result.metrics["oos_rows"]), "trials": int(result.trials),
+            "calibrated": result.calibrator is not None, "data_first_date": d.first_date, "data_last_date": d.last_date,
+            "data_rows": int(d.rows), "data_hash": d.data_hash, "data_tickers": ",".join(d.tickers)}
+
+
+def _model_rows(facts: dict[str, object], decision: Decision, tickers: list[str]) -> pd.DataFrame:
+    """The trained_model rows of one model, one per ticker of the run it was trained on: its facts, the alias it got
+    (champion when it serves after its decision), and the decision with its numbers."""
+    row = {**facts, "alias": CHAMPION if decision.promoted else CHALLENGER, **decision.columns()}
+    trained_on = str(facts["data_tickers"]).split(",")
+    rows = pd.DataFrame([{"ticker": t, **row} for t in tickers if t in trained_on])
+    return rows.astype({"serving_version": "Int64", "champion_age": "Int64"})
 
 
 def _oof_rows(result: TrainingResult, rows: pd.DataFrame) -> pd.DataFrame:
@@ -183,14 +191,23 @@ def _png(name: str, png: bytes) -> str:
 
 
 def _model_metadata(results: list[TrainingResult], rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
-    """Per partition written: the data read, one line per model trained, its numbers, and the report with its plots."""
-    table = rows[["ticker", "model_type", "model_version", "alias", *METRICS, "baseline_majority_accuracy", "trials"]]
+    """Per partition written: the data read, one line per model trained with its numbers and promotion decision, what
+    serves after the decisions ("no champion" when nothing passed the gate) and why, and the report with its plots."""
+    table = rows[["ticker", "model_type", "model_version", "alias", "gate_passed", "promotion_decision",
+                  "serving_version", *METRICS, "baseline_majority_auc", "baseline_previous_sign_auc", "trials"]]
     report = "\n\n".join(r.report + "\n" + "\n".join(_png(n, png) for n, png in r.images.items()) for r in results)
     out = {}
     for ticker, mine in table.groupby("ticker"):
+        decided = rows.loc[rows["ticker"] == ticker]
+        last = decided.iloc[-1]
         meta = {"dagster/row_count": dg.MetadataValue.int(len(mine)), **_data_metadata(results[0].data),
                 "models": dg.MetadataValue.md(mine.drop(columns="ticker").to_markdown(index=False, floatfmt=".4f")),
-                "mlflow_run_ids": dg.MetadataValue.text(", ".join(rows.loc[rows["ticker"] == ticker, "mlflow_run_id"])),
+                "serving": dg.MetadataValue.text("no champion" if pd.isna(last["serving_version"])
+                                                 else f"v{last['serving_version']}"),
+                "promotion": dg.MetadataValue.md("\n".join(
+                    f"- v{r.model_version} ({r.model_type}): **{r.promotion_decision}**: {r.promotion_reason}"
+                    for r in decided.itertuples())),
+                "mlflow_run_ids": dg.MetadataValue.text(", ".join(decided["mlflow_run_id"])),
                 "report": dg.MetadataValue.md(report)}
         meta |= {f"oos_auc_{m.model_type}": dg.MetadataValue.float(m.oos_auc) for m in mine.itertuples()}
         out[bar_key(results[0].data.as_of, ticker)] = meta
@@ -235,20 +252,24 @@ def _unit_of(task: TrainingTask) -> str:
     description="The model of the ticker as of D (FA_MODEL_TYPES, default xgboost; torch models only at the run's last "
     "as-of date unless FA_SEQUENCE_MODELS_AT=all), trained on the rows whose FA_MODEL_LABEL ended by D, evaluated out "
     "of fold on cv_folds beside the majority, previous-sign and logistic baselines, refitted, logged to MLflow "
-    "(a FINISHED run, signature and input example), registered as fa_<ticker>_<label> and given the alias champion "
-    "when its OOS AUC beats the CI high of the champion trained by D, else challenger. A row per model: MLflow run, "
-    "version, alias decision, OOS AUC with its 95% block-bootstrap CI, balanced accuracy, accuracy, log loss, the "
-    "majority baseline, trials, the data's dates, rows and hash. The predictor is stored as an artefact, the "
-    "out-of-fold predictions in the lake table oof_predictions. Built at retrain dates only (FA_RETRAIN_CALENDAR).",
+    "(a FINISHED run, signature and input example), registered as fa_<ticker>_<label>, and judged by the promotion "
+    "rule at D: the gate (OOS AUC CI low above 0.5, AUC above the naive baselines, FA_MIN_CHAMPION_OOS_ROWS), the "
+    "champion's retirement at FA_MAX_CHAMPION_AGE sessions or on decay, and a paired comparison with the champion on "
+    "the same recent out-of-sample rows. A row per model: MLflow run, version, OOS AUC with its 95% block-bootstrap "
+    "CI and the baselines, the decision with its numbers and the version serving from D on (serving_version; none "
+    "when nothing passed the gate), trials, the data's dates, rows and hash. The MLflow alias champion follows the "
+    "serving version. The predictor is stored as an artefact, the out-of-fold predictions in the lake table "
+    "oof_predictions. Built at retrain dates only (FA_RETRAIN_CALENDAR).",
 )
 def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
-                  training: TrainingResource, mlflow: MlflowResource) -> None:
+                  training: TrainingResource, promotion: PromotionResource, mlflow: MlflowResource) -> None:
     plan = _plan(context, market, training)
     frames = _unit_rows(lake, plan)
     store = mlflow.store() if frames else None
     known = lake.read("trained_model", list(plan.wanted))
     if len(known):  # the run replaces its as-of dates: their old models leave the chain
         known = known.loc[~known["date"].isin(plan.dates)].reset_index(drop=True)
+    judge = Judge(lake, frames, market.sessions(), promotion.policy(), training.label, Predictors(lake))
     tasks = _training_tasks(context, lake, plan, frames, training)
     written, oof, metadata, names = [], [], {}, set()
     outcomes = train_in_order(tasks, training.training_workers())
@@ -259,21 +280,24 @@ def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market:
                 context.log.error(f"trained_model: [trainable_rows] ticker={unit!r} date={as_of.date()} "
                                   f"model={task.config.model_type}: no model: {result}")
                 break
-            model_type = task.config.model_type
+            model_type, name = task.config.model_type, _model_name(unit, training.label)
             run_id, model_uri = log_training(store, result, _example(task.frame, result), unit=unit, as_of=as_of,
                                              dagster_run_id=context.run.run_id, requirements=list(_requirements()))
-            name = _model_name(unit, training.label)
-            decision = promote(store, model_uri, name, result, chain_of(known, name), as_of,
-                               training.min_champion_rows)
+            chain = chain_of(known, name)
+            version = register(store, model_uri, name, result, chain)
             lake.store_artifact("trained_model", unit, as_of, f"{model_type}.pkl", pickle.dumps(result.predictor))
-            model = _model_rows(result, decision, run_id, model_uri, unit, plan.units[unit])
+            facts = _model_facts(result, version, run_id, model_uri, unit, name)
+            decision = judge.decide(unit, name, chain, facts, result)
+            record(store, name, decision)
+            judge.remember(name, version, result)
+            model = _model_rows(facts, decision, plan.units[unit])
             known = concat([known, model], model.columns)
             results.append(result)
             rows.append(model)
             oof.append(_oof_rows(result, model))
             names.add(name)
-            context.log.info(f"trained_model: {unit} as of {as_of.date()}: {model_type} v{decision.version} "
-                             f"{decision.alias} ({decision.reason}), OOS AUC {result.metrics['oos_auc']:.4f}")
+            context.log.info(f"trained_model: {unit} as of {as_of.date()}: {model_type} v{version}: {decision.kind}, "
+                             f"serving {decision.serving or 'none'} ({decision.reason})")
         if results:
             written.append(concat(rows, []))
             metadata |= _model_metadata(results, written[-1])
@@ -284,25 +308,17 @@ def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market:
     report_partitions(context, "trained_model", metadata)
 
 
-def _predictor(lake: LakeResource, loaded: dict[tuple, Predictor], model: pd.Series) -> Predictor:
-    """The stored predictor of a trained_model row, unpickled once per run."""
-    key = (model["unit"], model["date"], model["model_type"])
-    if key not in loaded:
-        loaded[key] = pickle.loads(lake.artifacts.read("trained_model", *key[:2], f"{key[2]}.pkl"))
-    return loaded[key]
-
-
-def _probabilities(lake: LakeResource, loaded: dict[tuple, Predictor], chain: pd.DataFrame, positions: pd.Series,
-                   features: pd.DataFrame) -> pd.Series:
-    """P(up) at each date of `positions` (chain position of the model serving it, -1 for none; NaN without one)."""
-    out = pd.Series(np.nan, index=positions.index)
-    dates = features["date"]
-    for position, served in positions[positions >= 0].groupby(positions).groups.items():
-        first = max(dates.searchsorted(served.min()) - LOOKBACK, 0)  # a sequence model's window reads earlier rows
-        window = features.iloc[first:dates.searchsorted(served.max(), side="right")]
-        p = _predictor(lake, loaded, chain.iloc[position]).predict_proba(window)
-        out[served] = pd.Series(p, index=window["date"].to_numpy()).reindex(served).to_numpy()
-    return out
+def _served(predictors: Predictors, chain: pd.DataFrame, positions: pd.Series,
+            features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """P(up) at each date of `positions` (chain position of the model making it, -1 for none: NaN), and the base rate
+    it is compared with (the predictor's base_rate)."""
+    probability, base_rate = np.full(len(positions), np.nan), np.full(len(positions), np.nan)
+    for position in np.unique(positions[positions >= 0]):
+        served = np.flatnonzero(positions.to_numpy() == position)
+        predictor = predictors(chain.iloc[position])
+        probability[served] = predict_dates(predictor, features, pd.DatetimeIndex(positions.index[served]))
+        base_rate[served] = predictor.base_rate
+    return probability, base_rate
 
 
 @dg.asset(
@@ -312,11 +328,12 @@ def _probabilities(lake: LakeResource, loaded: dict[tuple, Predictor], chain: pd
           dg.AssetDep("training_table", partition_mapping=_EARLIER)],
     group_name=GROUP,
     kinds={"python", "parquet"},
-    description="The prediction made at D's close: P(up) of FA_MODEL_LABEL from the ticker's features at D by its "
-    "newest champion trained strictly before D (calibrated when it has a calibrator), and the newest challenger's "
-    "probability beside it in shadow (when the newest model before D is a challenger), so live performance can be "
-    "compared before a promotion. Dates before the first champion, or without a feature row, have no prediction and "
-    "are not materialized.",
+    description="The prediction made at D's close: P(up) of FA_MODEL_LABEL from the ticker's features at D by the "
+    "model serving after the ticker's newest promotion decision taken before D (trained_model's serving_version), "
+    "with the base rate it is compared with (the serving predictor's base_rate), and the newest model's probability "
+    "beside it in shadow when that model does not serve, so its live record builds up. When no model passed the "
+    "gate, the row holds no champion probability (no position) and only the shadow one. Dates with neither (before "
+    "the first model, or without a feature row) have no prediction and are not materialized.",
 )
 def predictions(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
                 training: TrainingResource) -> None:
@@ -326,38 +343,40 @@ def predictions(context: dg.AssetExecutionContext, lake: LakeResource, market: M
     table = lake.read("training_table", start=sessions[max(sessions.searchsorted(first) - LOOKBACK, 0)], end=last)
     features = table[[c for c in table.columns if not is_label_column(str(c))]]  # nothing after D's close
     trained = lake.read("trained_model", list(wanted), end=last)
-    loaded: dict[tuple, Predictor] = {}
+    predictors = Predictors(lake)
     parts, metadata = [], {}
     for ticker, dates in wanted.items():
         name = _model_name(POOLED if training.is_pooled() else ticker, training.label)
         chain = chain_of(trained.loc[trained["ticker"] == ticker] if len(trained) else trained, name)
         serve = serving(chain, dates)
-        if (serve["champion"] < 0).all():
-            context.log.info(f"predictions: {ticker}: no {name} champion trained before {dates[-1].date()}: "
+        if (serve[["champion", "challenger"]] < 0).all(axis=None):
+            context.log.info(f"predictions: {ticker}: no {name} model trained before {dates[-1].date()}: "
                              "no prediction")
             continue
         mine = features.loc[features["ticker"] == ticker].reset_index(drop=True) if len(features) else features
         champion = chain.reindex(serve["champion"].to_numpy()).reset_index(drop=True)
         challenger = chain.reindex(serve["challenger"].to_numpy()).reset_index(drop=True)
+        probability, base_rate = _served(predictors, chain, serve["champion"], mine)
         out = pd.DataFrame({
             "ticker": ticker, "date": dates, "registered_model": name,
             "model_type": champion["model_type"].astype("string"),
             "model_version": champion["model_version"].astype("Int64"), "model_as_of": champion["date"],
-            "probability": _probabilities(lake, loaded, chain, serve["champion"], mine).to_numpy(),
+            "probability": probability, "base_rate": base_rate,
             "challenger_model_type": challenger["model_type"].astype("string"),
             "challenger_version": challenger["model_version"].astype("Int64"), "challenger_as_of": challenger["date"],
-            "challenger_probability": _probabilities(lake, loaded, chain, serve["challenger"], mine).to_numpy()})
-        out = out.loc[out["probability"].notna()]
+            "challenger_probability": _served(predictors, chain, serve["challenger"], mine)[0]})
+        out = out.loc[out["probability"].notna() | out["challenger_probability"].notna()]
         parts.append(out)
         for row in out.itertuples():
-            meta = {"probability": dg.MetadataValue.float(row.probability),
-                    "champion": dg.MetadataValue.text(f"{row.model_type} v{row.model_version} as of "
-                                                      f"{row.model_as_of:%Y-%m-%d}")}
-            if pd.notna(row.challenger_probability):
-                meta["challenger_probability"] = dg.MetadataValue.float(row.challenger_probability)
+            meta = {"champion": dg.MetadataValue.text(
+                "no champion" if pd.isna(row.model_version)
+                else f"{row.model_type} v{row.model_version} as of {row.model_as_of:%Y-%m-%d}")}
+            meta |= {k: dg.MetadataValue.float(v) for k, v in (("probability", row.probability),
+                     ("base_rate", row.base_rate), ("challenger_probability", row.challenger_probability))
+                     if pd.notna(v)}
             metadata[bar_key(row.date, ticker)] = meta
         if len(out) < len(dates):
-            context.log.info(f"predictions: {ticker}: {len(dates) - len(out)} of {len(dates)} dates have no champion "
+            context.log.info(f"predictions: {ticker}: {len(dates) - len(out)} of {len(dates)} dates have no model "
                              "trained before them (or no feature row): not materialized")
     lake.write("predictions", concat(parts, ["ticker", "date"]), wanted)
     report_partitions(context, "predictions", metadata)

@@ -60,7 +60,8 @@ def trained_model_auc_below_leakage_alarm(context: dg.AssetCheckExecutionContext
     asset="predictions",
     blocking=False,
     description="Once per run: every stored prediction (and shadow challenger prediction) is a probability in "
-    "[0, 1], and each materialized partition holds exactly one. ERROR otherwise: the numbers cannot be traded.",
+    "[0, 1] (none on a date without a champion), and each materialized partition holds exactly one. ERROR otherwise: "
+    "the numbers cannot be traded.",
 )
 def predictions_are_one_probability_per_partition(context: dg.AssetCheckExecutionContext,
                                                   lake: LakeResource) -> dg.AssetCheckResult:
@@ -68,11 +69,12 @@ def predictions_are_one_probability_per_partition(context: dg.AssetCheckExecutio
     if rows.empty:
         bad, duplicated = rows, rows
     else:
-        def outside(column: str, optional: bool) -> pd.Series:
+        def outside(column: str, optional: bool | pd.Series) -> pd.Series:
             values = rows[column]
             return ~values.between(0.0, 1.0) & ~(optional & values.isna())
 
-        bad = rows.loc[outside("probability", False) | outside("challenger_probability", True)]
+        # a date without a champion holds no champion probability, only the shadow one
+        bad = rows.loc[outside("probability", rows["model_version"].isna()) | outside("challenger_probability", True)]
         duplicated = rows.loc[rows.duplicated(["ticker", "date"], keep=False)]
     columns = ["ticker", "date", "model_version", "probability", "challenger_probability"]
     return dg.AssetCheckResult(

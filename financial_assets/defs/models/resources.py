@@ -1,4 +1,5 @@
-"""The models family's resources: the MLflow store, and what to train (label, model types, calendar, tuning)."""
+"""The models family's resources: the MLflow store, what to train (label, model types, calendar, tuning), and the
+numbers of the promotion rule."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import dagster as dg
 import pandas as pd
 
 from financial_assets.core.calendar import retrain_sessions
+from financial_assets.models.asof import retrain_calendar_of
 from financial_assets.models.config import MODEL_TYPES, SEQUENCE_MODELS, TrainingConfig
 from financial_assets.models.dataset import label_source
 from financial_assets.models.parallel import worker_count
+from financial_assets.models.promotion import Policy
 
 if TYPE_CHECKING:  # MLflow takes a second to import: only runs that train load it
     from financial_assets.tracking import MlflowStore
@@ -43,7 +46,6 @@ class TrainingResource(dg.ConfigurableResource):
     tuning_trials: str  # xgboost and logistic; empty: each model type's default
     sequence_tuning_trials: str  # lstm and transformer; empty: each model type's default (0)
     workers: str  # processes training models side by side; empty: the machine's cores
-    min_champion_rows: int  # out-of-fold rows a model needs before it can become champion
 
     def types(self) -> tuple[str, ...]:
         """The configured model types, checked, in the order given."""
@@ -70,9 +72,13 @@ class TrainingResource(dg.ConfigurableResource):
         """FA_TRAINING_WORKERS, checked."""
         return worker_count(self.workers)
 
-    def retrain_dates(self, sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """The retrain dates of FA_RETRAIN_CALENDAR among the calendar's sessions."""
-        return retrain_sessions(sessions, self.retrain_calendar)
+    def calendar(self, run_dates: pd.DatetimeIndex) -> str:
+        """The retrain calendar of a run over `run_dates`: FA_RETRAIN_CALENDAR, or the one `auto` picks for the span."""
+        return retrain_calendar_of(self.retrain_calendar, run_dates)
+
+    def retrain_dates(self, sessions: pd.DatetimeIndex, run_dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """The retrain dates, among the calendar's sessions, of a run over `run_dates`."""
+        return retrain_sessions(sessions, self.calendar(run_dates))
 
     def config(self, model_type: str, ticker: str | None) -> TrainingConfig:
         """The training configuration of `model_type` for one ticker, or pooled over the frame's tickers (None)."""
@@ -81,6 +87,21 @@ class TrainingResource(dg.ConfigurableResource):
         trials = int(setting) if setting.strip() else None
         return TrainingConfig(model_type=model_type, label=self.label, ticker=ticker, pooled=ticker is None,
                               tuning_trials=trials)
+
+
+class PromotionResource(dg.ConfigurableResource):
+    """The promotion rule's numbers (`financial_assets.models.promotion`)."""
+
+    min_oos_rows: int  # out-of-fold rows a model needs to pass the gate
+    max_age: int  # sessions after which the champion is retired at the next decision
+    paired_window: int  # most recent paired out-of-sample rows a challenger is compared with the champion on
+    min_paired_rows: int  # fewest paired rows a comparison needs
+    decay_window: int  # matured labels of the champion's own predictions its realized AUC is measured over
+
+    def policy(self) -> Policy:
+        """The rule's numbers, checked."""
+        return Policy(min_oos_rows=self.min_oos_rows, max_age=self.max_age, paired_window=self.paired_window,
+                      min_paired_rows=self.min_paired_rows, decay_window=self.decay_window)
 
 
 @dg.definitions
@@ -92,6 +113,9 @@ def resources() -> dg.Definitions:
             label=dg.EnvVar("FA_MODEL_LABEL"), model_types=dg.EnvVar("FA_MODEL_TYPES"),
             pooled=dg.EnvVar("FA_POOLED_MODEL"), retrain_calendar=dg.EnvVar("FA_RETRAIN_CALENDAR"),
             sequence_models_at=dg.EnvVar("FA_SEQUENCE_MODELS_AT"), tuning_trials=dg.EnvVar("FA_TUNING_TRIALS"),
-            sequence_tuning_trials=dg.EnvVar("FA_SEQUENCE_TUNING_TRIALS"), workers=dg.EnvVar("FA_TRAINING_WORKERS"),
-            min_champion_rows=dg.EnvVar.int("FA_MIN_CHAMPION_OOS_ROWS")),
+            sequence_tuning_trials=dg.EnvVar("FA_SEQUENCE_TUNING_TRIALS"), workers=dg.EnvVar("FA_TRAINING_WORKERS")),
+        "promotion": PromotionResource(
+            min_oos_rows=dg.EnvVar.int("FA_MIN_CHAMPION_OOS_ROWS"), max_age=dg.EnvVar.int("FA_MAX_CHAMPION_AGE"),
+            paired_window=dg.EnvVar.int("FA_PAIRED_WINDOW"), min_paired_rows=dg.EnvVar.int("FA_MIN_PAIRED_ROWS"),
+            decay_window=dg.EnvVar.int("FA_DRIFT_PERFORMANCE_WINDOW")),
     })

@@ -1,10 +1,9 @@
-"""One training result into MLflow (a FINISHED run with its model registered), and registry aliases kept on the chain.
+"""One training result into MLflow (a FINISHED run with its model registered), its decision, and the aliases.
 
-The promotion rule is `financial_assets.tracking.register_and_promote`'s. It compares a new version
-with the registry's champion, so before each registration the champion alias is pointed at the
-champion of the as-of chain (the newest one trained by that as-of date): a rerun or a backfill of an
-earlier date is then judged against what was known at that date, never against a later model. After
-a run the aliases are left on the chain's newest state.
+The promotion decision is taken on the lake's chain of models (`financial_assets.models.promotion`),
+never on the registry's aliases, so a rerun or a backfill of an earlier date is judged on what was
+known at that date. The registry shows the decisions: each version carries its decision as tags, and
+after a run the aliases and the registered model's serving tags are left on the chain's newest state.
 """
 
 from __future__ import annotations
@@ -16,12 +15,13 @@ import pandas as pd
 
 from financial_assets.core.errors import BarDataError
 from financial_assets.models import TrainingResult
-from financial_assets.models.champions import CHALLENGER, CHAMPION, prior_champion, serving
+from financial_assets.models.champions import serving
+from financial_assets.models.promotion import Decision
 
 if TYPE_CHECKING:  # MLflow takes a second to import: only runs that train load it
     from mlflow import MlflowClient
 
-    from financial_assets.tracking import MlflowStore, PromotionDecision
+    from financial_assets.tracking import MlflowStore
 
 
 def log_training(store: MlflowStore, result: TrainingResult, example: pd.DataFrame, *, unit: str, as_of: pd.Timestamp,
@@ -45,61 +45,57 @@ def log_training(store: MlflowStore, result: TrainingResult, example: pd.DataFra
     return run.run_id, info.model_uri
 
 
-def promote(store: MlflowStore, model_uri: str, name: str, result: TrainingResult, chain: pd.DataFrame,
-            as_of: pd.Timestamp, min_oos_rows: int) -> PromotionDecision:
-    """Register `model_uri` as a version of `name`; apply the promotion rule against the as-of champion of `chain`."""
-    from financial_assets.tracking import register_and_promote
+def register(store: MlflowStore, model_uri: str, name: str, result: TrainingResult, chain: pd.DataFrame) -> int:
+    """Register `model_uri` as a new version of `name`, tagged with its OOS AUC and interval; the version. The chain's
+    newest model must be in this registry first: versions are numbered per registry, and the chain keys on them."""
+    from financial_assets.tracking import register_version
 
-    _point(store, name, CHAMPION, prior_champion(chain, as_of), as_of)
-    return register_and_promote(store, model_uri, name=name, oos_auc=result.metrics["oos_auc"],
-                                oos_auc_ci=(result.metrics["oos_auc_ci_low"], result.metrics["oos_auc_ci_high"]),
-                                oos_rows=int(result.metrics["oos_rows"]), min_oos_rows=min_oos_rows)
+    if len(chain):
+        _checked(store, name, chain.iloc[-1], result.data.as_of)
+    m = result.metrics
+    return int(register_version(store, model_uri, name=name, oos_auc=m["oos_auc"],
+                                oos_auc_ci=(m["oos_auc_ci_low"], m["oos_auc_ci_high"])))
+
+
+def record(store: MlflowStore, name: str, decision: Decision) -> None:
+    """The decision and its numbers as tags of the new version."""
+    from financial_assets.tracking import tag_version
+
+    tag_version(store, name, str(decision.version), decision.tags())
 
 
 def sync_aliases(store: MlflowStore, name: str, chain: pd.DataFrame) -> None:
-    """Leave `champion` on the chain's newest champion, `challenger` on its newest model when that is a challenger."""
+    """Leave `champion` on the version serving after the chain's newest decision (none: removed), `challenger` on the
+    newest model when it is not the champion, and the registered model's serving tags on that decision."""
+    from financial_assets.tracking import set_serving
+
     if chain.empty:
         return
     after = chain["date"].max() + pd.Timedelta(days=1)
     newest = serving(chain, pd.DatetimeIndex([after])).iloc[0]
-    _point(store, name, CHAMPION, chain.iloc[newest["champion"]] if newest["champion"] >= 0 else None, after)
-    _point(store, name, CHALLENGER, chain.iloc[newest["challenger"]] if newest["challenger"] >= 0 else None, after)
+    champion, challenger = (_checked(store, name, chain.iloc[p], after) if p >= 0 else None
+                            for p in (newest["champion"], newest["challenger"]))
+    last = chain.iloc[-1]
+    reason = (f"v{champion} serves" if champion else "no champion") + f" after the decision on v{last['model_version']}"
+    set_serving(store, name, champion=champion, challenger=challenger,
+                reason=f"{reason} as of {last['date']:%Y-%m-%d}: {last['promotion_reason']}")
 
 
-def _point(store: MlflowStore, name: str, alias: str, row: pd.Series | None, as_of: pd.Timestamp) -> None:
-    """Set `alias` of `name` to the version of trained_model `row` (checked to be that run's model), or remove it."""
-    client = store.client()
-    aliases = _aliases(client, name)
-    if row is None:
-        if alias in aliases:
-            client.delete_registered_model_alias(name, alias)
-        return
+def _checked(store: MlflowStore, name: str, row: pd.Series, as_of: pd.Timestamp) -> str:
+    """The registry version of trained_model `row`, checked to be that MLflow run's model."""
     version = str(int(row["model_version"]))
-    if _run_of(client, name, version) != row["mlflow_run_id"]:
+    if _run_of(store.client(), name, version) != row["mlflow_run_id"]:
         raise BarDataError("registry_matches_lake", f"trained_model holds {name} v{version} of MLflow run "
                            f"{row['mlflow_run_id']}, the registry at {store.registry_uri} does not: the MLflow store "
                            "was replaced; point FA_MLFLOW_TRACKING_URI at the original store or rebuild trained_model "
                            "from its first date", ticker=str(row["unit"]), date=as_of.date())
-    if str(aliases.get(alias)) != version:
-        client.set_registered_model_alias(name, alias, version)
+    return version
 
 
 def _missing(error: Exception) -> bool:
     from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
     return getattr(error, "error_code", None) == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
-
-
-def _aliases(client: MlflowClient, name: str) -> dict[str, str]:
-    """{alias: version} of registered model `name`; empty when it is not registered yet."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return dict(client.get_registered_model(name).aliases)
-    except MlflowException as error:
-        if _missing(error):
-            return {}
-        raise
 
 
 def _run_of(client: MlflowClient, name: str, version: str) -> str | None:
