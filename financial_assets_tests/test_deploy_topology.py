@@ -9,7 +9,8 @@ GraphQL API, queued, dequeued by the daemon, run by the code server, and its eve
 from PostgreSQL. Then the model stage on the same deployment: a year of one ticker (and the benchmark)
 through stages 1 and 2, and cv_folds with trained_model at one as-of date, each launched the same
 way, with small model settings; the model's MLflow run, registered version and artifacts are read
-back from the MLflow server, and the lake's trained_model row names them.
+back from the MLflow server, and the lake's trained_model row names them, with the promotion rule's decision that
+the registry's aliases and tags repeat.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import psycopg2
 import pytest
 
@@ -253,25 +255,34 @@ def test_a_partition_launched_through_the_webserver_runs_on_postgres_and_mlflow_
         "label": DEFAULTS["FA_MODEL_LABEL"]}
     mlflow_run_id = run["info"]["run_id"]
 
-    # the model is registered in this server's registry as that run's version, champion (the first model)
+    # the lake's trained_model row names the run and version, and what the promotion rule decided
+    from financial_assets.storage.lake import ParquetLake
+
+    data = Path(env["FA_DATA_DIR"])
+    row = ParquetLake(data / "lake").read("trained_model", [MODEL_TICKER]).set_index("date").loc[AS_OF]
+    assert (row["mlflow_run_id"], int(row["model_version"])) == (mlflow_run_id, 1)
+    # the model is registered in this server's registry as that run's version; its aliases and tags say what the
+    # lake says: `champion` when it passed the promotion gate, else `challenger` and no model serving (a year of real
+    # AAPL bars rarely gives an AUC interval above 0.5)
     name = f"fa_{MODEL_TICKER}_{DEFAULTS['FA_MODEL_LABEL']}"
     model = json.load(urllib.request.urlopen(
         f"{mlflow}/api/2.0/mlflow/registered-models/get?name={name}", timeout=30))["registered_model"]
     version = json.load(urllib.request.urlopen(
         f"{mlflow}/api/2.0/mlflow/model-versions/get?name={name}&version=1", timeout=30))["model_version"]
     assert version["run_id"] == mlflow_run_id
-    assert {(a["alias"], a["version"]) for a in model.get("aliases", [])} == {("champion", "1")}
+    assert row["alias"] in ("champion", "challenger")
+    assert {(a["alias"], a["version"]) for a in model.get("aliases", [])} == {(row["alias"], "1")}
+    serving = "1" if row["alias"] == "champion" else "none"
+    assert {t["key"]: t["value"] for t in model.get("tags", [])}.get("serving_version") == serving
+    assert ("none" if pd.isna(row["serving_version"]) else str(int(row["serving_version"]))) == serving
+    version_tags = {t["key"]: t["value"] for t in version.get("tags", [])}
+    assert (version_tags["promotion_decision"], version_tags["gate_passed"].lower()) == (
+        row["promotion_decision"], str(bool(row["gate_passed"])).lower())
     # the model's files went through the server (--serve-artifacts) to its artifact destination
     listed = json.load(urllib.request.urlopen(
         f"{mlflow}/api/2.0/mlflow/artifacts/list?run_id={mlflow_run_id}", timeout=30)).get("files", [])
     assert listed and any(Path(topology["ml_env"]["MLFLOW_ARTIFACTS_DESTINATION"]).rglob("MLmodel"))
-
-    # the lake's trained_model row names the same run and version; nothing went to an embedded MLflow store
-    from financial_assets.storage.lake import ParquetLake
-
-    data = Path(env["FA_DATA_DIR"])
-    row = ParquetLake(data / "lake").read("trained_model", [MODEL_TICKER]).set_index("date").loc[AS_OF]
-    assert (row["mlflow_run_id"], int(row["model_version"]), row["alias"]) == (mlflow_run_id, 1, "champion")
+    # nothing went to an embedded MLflow store
     assert not (data / "mlflow").exists()
 
     # the daemon evaluates the drift, alert and nightly sensors of this code location; the nightly schedule

@@ -1,7 +1,8 @@
 """The Dagster UI in a real browser: Chromium from the distribution, driven by Playwright.
 
 The project's command fills a temporary instance with every stage for 2 tickers over a little more
-than two years (small model settings: `RUN_SETTINGS`), the UI runs as `make ui` runs it (`dagster dev
+than two years (a folder of bars with a planted edge, so that a model serves; small model settings:
+`RUN_SETTINGS`), the UI runs as `make ui` runs it (`dagster dev
 -w workspace.yaml`, webserver and daemon), and the browser does what a user does: opens the asset
 graph of the `bars` group, opens `validated_bars`, launches the materialization of one partition from
 the Materialize dialog (a date and a ticker picked in the dialog), waits for the run to succeed, and
@@ -24,16 +25,19 @@ import pytest
 
 from financial_assets_tests.fixtures.deploy.services import (BIN, CHROMIUM, CHROMIUM_FLAGS, ROOT, Services, free_port,
                                                              graphql, http_get, require)
+from financial_assets_tests.synthetic_bars import planted_edge_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
-DATE, TICKER = "2013-02-04", "AAPL"
-#: a champion before the last date, fast: one logistic model per ticker and year end, untuned. From 2011-01-03 the
-#: 2011-12-30 models have 205 out-of-fold rows, under FA_MIN_CHAMPION_OOS_ROWS, so the 2012-12-31 ones (410 rows,
-#: 497 training rows: enough reference to calibrate every drift threshold) are the champions predicting 2013, and
-#: drift is reported at the run's last date only (2013-03-01). About 35 s on 2 cores.
-RUN_START, RUN_TICKERS = "2011-01-03", "AAPL,IBM"
-RUN_SETTINGS = {"FA_RETRAIN_CALENDAR": "year_end", "FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0",
+DATE, TICKER = "2013-02-04", "ARA"
+#: two tickers whose bars carry a planted mean-reverting edge (a folder source) and a champion before the last date,
+#: fast: one logistic model per ticker and year end, untuned. From 2011-01-03 the 2011-12-30 models have 205
+#: out-of-fold rows, under FA_MIN_CHAMPION_OOS_ROWS, so they fail the promotion gate; the 2012-12-31 ones (410 rows,
+#: 497 training rows: enough reference to calibrate every drift threshold) find the edge, pass the gate and are the
+#: champions predicting 2013, and drift is reported at the run's last date only (2013-03-01). About 35 s on 2 cores.
+RUN_START, RUN_END, RUN_TICKERS = "2011-01-03", "2013-03-01", "ARA,ARB"
+RUN_SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "ARA", "FA_HISTORY_END": RUN_END,
+                "FA_RETRAIN_CALENDAR": "year_end", "FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0",
                 "FA_MIN_CHAMPION_OOS_ROWS": "300", "FA_DRIFT_CALENDAR": "last"}
 PARTITION = f"{DATE}|{TICKER}"
 UI_RUNS = """query($partition: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $partition},
@@ -58,12 +62,15 @@ def ui(tmp_path):
     require(CHROMIUM.exists(), "Chromium", "apt-get install -y chromium")
     require(importlib.util.find_spec("playwright"), "Playwright for Python", "pip install -e '.[test]'")
     reports_url = f"http://127.0.0.1:{free_port()}"
+    bars = planted_edge_files(tmp_path / "bars", RUN_TICKERS.split(","), "2009-06-01", RUN_END)  # with warm-up bars
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "FA_DATA_DIR": str(tmp_path / "data"),
-           "FA_ARTIFACTS_URL": reports_url, **RUN_SETTINGS}
+           "FA_ARTIFACTS_URL": reports_url, "FA_SOURCE_DIR": str(bars), **RUN_SETTINGS}
     done = subprocess.run([str(BIN / "financial-assets"), "run", "--tickers", RUN_TICKERS, "--start", RUN_START],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    # a drift report per ticker at the last date, each with a champion to compare with
+    # each ticker's champion, then a drift report per ticker at the last date comparing with it
+    assert all(re.search(rf"^\s+{t}: champion logistic ", done.stdout, re.M) for t in RUN_TICKERS.split(",")), \
+        done.stdout[-3000:]
     reports = re.search(r"^\s+drift_report\s+(\d+)$", done.stdout, re.M)
     assert reports and int(reports.group(1)) == len(RUN_TICKERS.split(",")), done.stdout[-3000:]
     # and the summary names each ticker's champion and its newest drift report's level and drifted features

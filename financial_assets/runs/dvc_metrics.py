@@ -93,7 +93,9 @@ _MODEL_NUMBERS = ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_balanced_
 
 
 def train_metrics(lake: ParquetLake) -> dict[str, object]:
-    """Models trained and predictions made; per ticker and model type, the newest model's numbers and alias."""
+    """Models trained and predictions made (all, and those a champion served: the others hold only the newest model's
+    shadow probability); per ticker and model type, the newest model's numbers, alias and the version serving after
+    its promotion decision (null: no champion)."""
     models = lake.read("trained_model")
     predictions = lake.read("predictions")
     newest: dict[str, dict[str, object]] = {}
@@ -101,11 +103,14 @@ def train_metrics(lake: ParquetLake) -> dict[str, object]:
         latest = models.sort_values("date").groupby(["ticker", "model_type"]).tail(1)
         for row in latest.sort_values(["ticker", "model_type"]).itertuples(index=False):
             row = pd.Series(row._asdict())
+            serving = row.get("serving_version")
             newest[f"{row['ticker']}/{row['model_type']}"] = {
-                "as_of": row["date"].date().isoformat(), "alias": row["alias"], **_rounded(row, _MODEL_NUMBERS)}
+                "as_of": row["date"].date().isoformat(), "alias": row["alias"],
+                "serving_version": int(serving) if pd.notna(serving) else None, **_rounded(row, _MODEL_NUMBERS)}
+    served = predictions.loc[predictions["probability"].notna()] if len(predictions) else predictions
     return {"models": int(len(models)), "as_of_dates": int(models["date"].nunique()) if len(models) else 0,
             "champions": int((models["alias"] == "champion").sum()) if len(models) else 0,
-            "predictions": _span(predictions), "newest_model": newest}
+            "predictions": _span(predictions), "served_predictions": _span(served), "newest_model": newest}
 
 
 #: per ticker: the strategy's numbers over its whole out-of-sample history, buy-and-hold's beside them
@@ -120,8 +125,16 @@ def backtest_metrics(lake: ParquetLake) -> dict[str, object]:
     history = table.loc[table["period"] == HISTORY].sort_values("date").groupby("ticker").tail(1) \
         if len(table) else table
     return {"ledger": _span(ledger),
-            "history": {row["ticker"]: {"last_date": row["date"].date().isoformat(), **_rounded(row, _BACKTEST_NUMBERS)}
+            "history": {row["ticker"]: {"last_date": row["date"].date().isoformat(), "model": _traded(row),
+                                        **_rounded(row, _BACKTEST_NUMBERS)}
                         for _, row in history.sort_values("ticker").iterrows()}}
+
+
+def _traded(row: pd.Series) -> str:
+    """The model a history row traded (named by its newest champion), or "no champion" (no position)."""
+    if pd.isna(row.get("model_version")):
+        return "no champion"
+    return f"{row['registered_model']} v{int(row['model_version'])}"
 
 
 METRICS: dict[str, Callable[[ParquetLake], dict[str, object]]] = {
