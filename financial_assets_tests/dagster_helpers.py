@@ -12,9 +12,6 @@ import pytest
 from financial_assets.runs.runner import StageRun, launch, register_tickers
 from financial_assets.settings import DEFAULTS
 
-TICKER_JOB = "bars_features_labels_job"
-SQL_JOB = "sql_models_job"
-
 
 def run_stage(job_name: str, first: str, last: str, instance: dg.DagsterInstance,
               tickers: list[str] | None = None, assets: list[str] | None = None) -> StageRun:

@@ -15,10 +15,10 @@ from financial_assets.cli import EXIT_REJECTED, main
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.core.tickers import normalize_ticker
+from financial_assets.runs.stages import BARS_JOB, SQL_MODELS_JOB
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import clean_bars, write_bar_files
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
-                                                    partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import check_results, materialized, partition_metadata, run_stage
 
 #: 62 sessions: one rejected bar is 1.6% of a ticker's bars, under the default 5% hold-back threshold
 DATES = [d.date().isoformat() for d in trading_sessions("XNYS", "2012-11-30", "2013-03-01")]
@@ -45,8 +45,8 @@ def _good(folder, *names: str) -> None:
 
 
 def _run_all(instance) -> tuple:
-    bars = run_stage(TICKER_JOB, f"{FIRST}|{TICKERS[0]}", f"{LAST}|{TICKERS[-1]}", instance, TICKERS)
-    sql = run_stage(SQL_JOB, FIRST, LAST, instance)
+    bars = run_stage(BARS_JOB, f"{FIRST}|{TICKERS[0]}", f"{LAST}|{TICKERS[-1]}", instance, TICKERS)
+    sql = run_stage(SQL_MODELS_JOB, FIRST, LAST, instance)
     return bars, sql
 
 
@@ -230,7 +230,7 @@ def test_an_intraday_file_becomes_daily_bars_and_its_rows_are_kept(folder, data_
                           "volume": [100.0] * 7})
     write_bar_files(folder, {"HOURLY": frame})
     _good(folder, "ALFA")
-    run = run_stage(TICKER_JOB, "2013-01-02|ALFA", "2013-01-02|HOURLY", instance, ["ALFA", "HOURLY"])
+    run = run_stage(BARS_JOB, "2013-01-02|ALFA", "2013-01-02|HOURLY", instance, ["ALFA", "HOURLY"])
     assert run.status == "SUCCESS"
     lake = ParquetLake(data_dir / "lake")
     daily = lake.read("validated_bars").query("ticker == 'HOURLY'")
@@ -242,13 +242,13 @@ def test_an_intraday_file_becomes_daily_bars_and_its_rows_are_kept(folder, data_
 def test_a_rerun_with_revised_source_values_archives_the_old_raw_bars(folder, data_dir, instance):
     frame = clean_bars(DATES[:5])
     write_bar_files(folder, {"ACME": frame})
-    run_stage(TICKER_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance, ["ACME"])
+    run_stage(BARS_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance, ["ACME"])
     before = [partition_metadata(instance, "raw_bars", f"{d}|ACME") for d in DATES[:2]]
     assert all(m["source"] == "ACME.csv" and re.fullmatch(r"[0-9a-f]{16}", m["data_version"]) for m in before)
     revised = frame.copy()
     revised.loc[1, "close"] += 0.25
     write_bar_files(folder, {"ACME": revised})
-    assert run_stage(TICKER_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance).status == "SUCCESS"
+    assert run_stage(BARS_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance).status == "SUCCESS"
     lake = ParquetLake(data_dir / "lake")
     archived = lake.read("raw_bar_revisions")
     assert archived[["ticker", "date", "close"]].values.tolist() == [["ACME", pd.Timestamp(DATES[1]), frame.loc[1, "close"]]]
@@ -306,7 +306,7 @@ def test_a_rejected_bar_alerts_once_with_its_ticker_date_rule_and_value(folder, 
                                                                                   BAD_DAY)
     assert f"{BAD_DAY} high_ge_low high=90.0 low=95.0" in alert["message"]
     # a rerun over the same bar (as each nightly run rewrites its last sessions) does not alert it again
-    run_stage(TICKER_JOB, f"{DATES[-30]}|ALFA", f"{LAST}|OMEGA", instance)
+    run_stage(BARS_JOB, f"{DATES[-30]}|ALFA", f"{LAST}|OMEGA", instance)
     assert len(_alerts(data_dir)) == 1
 
 
@@ -323,14 +323,14 @@ def test_a_run_of_other_tickers_never_turns_a_failing_ticker_green(folder, data_
     bars, _ = _run_all(instance)
     checks = ("bars_schema_pandera", "bars_suite_great_expectations")
     assert [check_results(bars)[c][0] for c in checks] == [False, False]
-    alone = run_stage(TICKER_JOB, f"{FIRST}|ALFA", f"{LAST}|ALFA", instance)
+    alone = run_stage(BARS_JOB, f"{FIRST}|ALFA", f"{LAST}|ALFA", instance)
     assert [check_results(alone)[c] for c in checks] == [(False, "WARN"), (False, "WARN")]
     for check in checks:
         assert "BAD" in _failing_now(instance, check) and "ALFA" not in _failing_now(instance, check)
     assert BAD_DAY in str(_check_metadata(instance, "bars_schema_pandera")["failing_rows"])
     # BAD's file fixed and its partitions rerun: every ticker passes
     _good(folder, "BAD")
-    fixed = run_stage(TICKER_JOB, f"{FIRST}|BAD", f"{LAST}|BAD", instance)
+    fixed = run_stage(BARS_JOB, f"{FIRST}|BAD", f"{LAST}|BAD", instance)
     assert [check_results(fixed)[c][0] for c in checks] == [True, True]
 
 
@@ -339,11 +339,11 @@ def test_a_rejected_file_keeps_the_check_at_error_until_a_run_reads_it(folder, d
     write_bar_files(folder, {"BAD": ""})
     bars, _ = _run_all(instance)
     assert check_results(bars)["bars_schema_pandera"] == (False, "ERROR")
-    alone = run_stage(TICKER_JOB, f"{DATES[-3]}|ALFA", f"{LAST}|OMEGA", instance)
+    alone = run_stage(BARS_JOB, f"{DATES[-3]}|ALFA", f"{LAST}|OMEGA", instance)
     assert "BAD" not in [key.split("|")[1] for key in materialized(instance, alone, "raw_bars")]
     _good(folder, "BAD")
-    assert check_results(run_stage(TICKER_JOB, f"{DATES[-3]}|ALFA", f"{LAST}|ALFA", instance))[
+    assert check_results(run_stage(BARS_JOB, f"{DATES[-3]}|ALFA", f"{LAST}|ALFA", instance))[
         "bars_schema_pandera"] == (False, "ERROR")
     # the next night's run reads the fixed file: its rejection, on the last date, is rewritten
-    assert check_results(run_stage(TICKER_JOB, f"{DATES[-3]}|BAD", f"{LAST}|BAD", instance))[
+    assert check_results(run_stage(BARS_JOB, f"{DATES[-3]}|BAD", f"{LAST}|BAD", instance))[
         "bars_schema_pandera"] == (True, "WARN")

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from financial_assets.runs.stages import BARS_JOB
 from financial_assets.storage.lake import ParquetLake
 
 RANGE = ("2012-01-03", "2012-03-30")
@@ -22,9 +23,9 @@ import sys, dagster as dg
 from financial_assets.definitions import defs
 from financial_assets.runs.runner import run_range
 tickers = ["SYN000", "SYN001", "SYN002", "SYN003"]
-summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "%s", "%s", jobs={"bars_features_labels_job"})
+summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "%s", "%s", jobs={"%s"})
 sys.exit(0 if summary.success else 1)
-""" % RANGE
+""" % (*RANGE, BARS_JOB)
 
 
 def _launch(env: dict[str, str]) -> subprocess.Popen:

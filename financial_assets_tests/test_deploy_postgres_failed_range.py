@@ -27,7 +27,8 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 from financial_assets.definitions import defs
 from financial_assets.runs.event_log_storage import ExpandsPlannedSubsets
 from financial_assets.runs.internals import CODE_LOCATION, DEFINITIONS_MODULE
-from financial_assets_tests.dagster_helpers import TICKER_JOB, run_stage
+from financial_assets.runs.stages import BARS_JOB
+from financial_assets_tests.dagster_helpers import run_stage
 from financial_assets_tests.fixtures.deploy.services import (NativePostgres, Services, compose_environment,
                                                              instance_yaml_without_docker)
 
@@ -98,7 +99,7 @@ def _graphql_status(instance: dg.DagsterInstance, asset: str) -> dict:
 
 def _failed_range_run(instance: dg.DagsterInstance) -> dict:
     """Launch the failing range run; the UI's partition status of `features` afterwards."""
-    run = run_stage(TICKER_JOB, f"{SESSIONS[0]}|{TICKERS[0]}", f"{SESSIONS[-1]}|{TICKERS[-1]}", instance, TICKERS,
+    run = run_stage(BARS_JOB, f"{SESSIONS[0]}|{TICKERS[0]}", f"{SESSIONS[-1]}|{TICKERS[-1]}", instance, TICKERS,
                     assets=["features"])
     assert run.status == "FAILURE" and "[upstream_materialized]" in run.error, run.error
     return _graphql_status(instance, "features")

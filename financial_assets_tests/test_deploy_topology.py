@@ -26,6 +26,7 @@ import pandas as pd
 import psycopg2
 import pytest
 
+from financial_assets.runs.stages import BARS_JOB
 from financial_assets.settings import DEFAULTS
 from financial_assets_tests.fixtures.deploy.services import (BIN, DEPLOY, NativePostgres, Services, compose,
                                                              compose_environment, free_port, graphql, http_get,
@@ -34,7 +35,7 @@ from financial_assets_tests.fixtures.deploy.services import (BIN, DEPLOY, Native
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
-JOB = "bars_features_labels_job"
+JOB = BARS_JOB
 PARTITION = "2013-01-02|AAPL"
 LOCATION = "financial_assets"
 #: the assets of stage 1, each materialized for the one partition

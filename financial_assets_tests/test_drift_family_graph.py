@@ -26,13 +26,11 @@ from financial_assets.defs.operations.retrain import SENSOR
 from financial_assets.defs.resources import LakeResource
 from financial_assets.runs.internals import launch_in_process
 from financial_assets.runs.runner import run_range
-from financial_assets.runs.stages import plan_stages
+from financial_assets.runs.stages import BARS_JOB, MODELS_JOB, SQL_MODELS_JOB
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, module_settings,
-                                                    partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import check_results, module_settings, partition_metadata, run_stage
 
-MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("drift_report") in s.asset_keys)
 TICKERS, TICKER = ["SYN000", "SYN001"], "SYN001"
 START, AS_OF, DAY = "2008-07-01", "2010-12-31", "2011-01-31"
 SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "SYN000", "FA_TUNING_TRIALS": "0"}
@@ -51,7 +49,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     _break_bars(data_dir.parent / "bars")
     with module_settings(data_dir, {**SETTINGS, "FA_SOURCE_DIR": str(data_dir.parent / "bars")}) as patch:
         instance = dg.DagsterInstance.ephemeral()  # in memory: an on-disk SQLite event log costs 17 ms an event
-        assert run_range(defs, instance, TICKERS, START, DAY, jobs={TICKER_JOB, SQL_JOB}).success
+        assert run_range(defs, instance, TICKERS, START, DAY, jobs={BARS_JOB, SQL_MODELS_JOB}).success
         trained = run_stage(MODELS_JOB, f"{AS_OF}|{TICKER}", f"{AS_OF}|{TICKER}", instance,
                             assets=["cv_folds", "trained_model"])
         assert trained.status == "SUCCESS", trained.error

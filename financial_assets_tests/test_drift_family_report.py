@@ -23,7 +23,7 @@ from financial_assets.defs.drift.checks import CHECK_KEY
 from financial_assets.drift import performance_decay
 from financial_assets.drift.rules import decayed_beyond_interval
 from financial_assets.models import TrainingConfig, build_dataset
-from financial_assets.runs.stages import plan_stages
+from financial_assets.runs.stages import MODELS_JOB
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.dagster_helpers import check_results, materialized, partition_metadata, run_stage
 
@@ -31,7 +31,6 @@ STEADY, SHIFTED, SHORT, NO_CHAMPION = "STEADY", "SHIFTED", "SHORT", "NOCHAMP"
 FEATURES = [f"f{i}" for i in range(6)]
 AS_OF = {STEADY: pd.Timestamp("2012-06-29"), SHIFTED: pd.Timestamp("2012-06-29"), SHORT: pd.Timestamp("2010-03-31")}
 SHIFT_FROM = pd.Timestamp("2013-01-02")
-DRIFT_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("drift_report") in s.asset_keys)
 SESSIONS = pd.DatetimeIndex([pd.Timestamp(k) for k in defs.resolve_asset_graph().get(dg.AssetKey("drift_report"))
                              .partitions_def.get_partitions_def_for_dimension("date").get_partition_keys()])
 
@@ -101,7 +100,7 @@ def tables(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ParquetLake:
 
 
 def _run(first: str, last: str, instance: dg.DagsterInstance):
-    run = run_stage(DRIFT_JOB, f"{first}|{STEADY}", f"{last}|{NO_CHAMPION}", instance,
+    run = run_stage(MODELS_JOB, f"{first}|{STEADY}", f"{last}|{NO_CHAMPION}", instance,
                     [STEADY, SHIFTED, SHORT, NO_CHAMPION], ["drift_report"])
     assert run.status == "SUCCESS", run.error
     return run
@@ -153,7 +152,7 @@ def test_a_range_reports_the_drift_calendar_and_its_last_date_and_the_check_fail
 def test_the_check_reports_every_tickers_newest_report_so_a_run_of_another_ticker_keeps_it_failing(tables):
     instance = dg.DagsterInstance.ephemeral()
     _run("2013-02-27", "2013-02-27", instance)
-    steady = run_stage(DRIFT_JOB, f"2013-02-28|{STEADY}", f"2013-02-28|{STEADY}", instance, assets=["drift_report"])
+    steady = run_stage(MODELS_JOB, f"2013-02-28|{STEADY}", f"2013-02-28|{STEADY}", instance, assets=["drift_report"])
     assert steady.status == "SUCCESS", steady.error
     assert check_results(steady)["drift_check"] == (False, "ERROR")  # SHIFTED's newest report is still at ERROR
     record = instance.event_log_storage.get_asset_check_execution_history(CHECK_KEY, limit=1)[0]

@@ -15,6 +15,7 @@ from financial_assets import cli
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.runs import catalog
+from financial_assets.runs.stages import BARS_JOB, SQL_MODELS_JOB
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import clean_bars, write_bar_files
 from financial_assets_tests.synthetic_bars import random_bars
@@ -177,5 +178,5 @@ def test_the_stage_cache_follows_the_code(tmp_path, monkeypatch):
     stages = catalog.remember(defs)
     assert not stale.exists()  # another code version's cache is removed
     assert catalog.asset_stages() == stages == catalog.stages_of(defs)
-    assert stages["raw_bars"] == catalog.AssetStage("bars_features_labels_job", 1, True)
-    assert stages["training_table"] == catalog.AssetStage("sql_models_job", 2, False)
+    assert stages["raw_bars"] == catalog.AssetStage(BARS_JOB, 1, True)
+    assert stages["training_table"] == catalog.AssetStage(SQL_MODELS_JOB, 2, False)

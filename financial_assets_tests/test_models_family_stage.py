@@ -26,16 +26,15 @@ from financial_assets.definitions import defs
 from financial_assets.models.champions import CHAMPION, chain_of, prior_champion, sessions_between, summary_lines
 from financial_assets.models.promotion import AGE, FIRST_CHAMPION, NO_CHAMPION
 from financial_assets.runs.runner import StageRun, run_range
-from financial_assets.runs.stages import plan_stages
+from financial_assets.runs.stages import BARS_JOB, MODELS_JOB, SQL_MODELS_JOB
 from financial_assets.sources.synthetic import SyntheticSource
 from financial_assets.storage.artifacts import ArtifactStore
 from financial_assets.storage.lake import ParquetLake
 from financial_assets.tracking import SERVING_VERSION, MlflowStore, mlflow_uris
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
-                                                    module_settings, partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import (check_results, materialized, module_settings, partition_metadata,
+                                                    run_stage)
 
-#: the stage holding the models (families downstream of it land there too: only the models run here)
-MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("trained_model") in s.asset_keys)
+#: the models' stage holds the families downstream of them too: only the models run here
 MODEL_ASSETS = ["cv_folds", "trained_model", "predictions"]
 TICKERS = ["EDGE", "NOISE", "QUIET"]  # registered in this order: a range EDGE...NOISE leaves QUIET out
 MODELLED = TICKERS[:2]
@@ -68,7 +67,7 @@ def _keys(dates: pd.DatetimeIndex, tickers: list[str]) -> list[str]:
 
 def _build(instance: dg.DagsterInstance, end: str) -> StageRun:
     """Bars to training table for TICKERS from START to `end`, then the models of EDGE and NOISE over the range."""
-    summary = run_range(defs, instance, TICKERS, START, end, jobs={TICKER_JOB, SQL_JOB})
+    summary = run_range(defs, instance, TICKERS, START, end, jobs={BARS_JOB, SQL_MODELS_JOB})
     assert summary.success, [run.error for run in summary.runs]
     return run_stage(MODELS_JOB, f"{START}|{MODELLED[0]}", f"{end}|{MODELLED[-1]}", instance, assets=MODEL_ASSETS)
 

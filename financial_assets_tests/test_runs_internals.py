@@ -13,7 +13,8 @@ from financial_assets.runs.event_log_storage import BatchedSqliteEventLogStorage
 from financial_assets.runs.instance import local_instance_yaml, project_instance
 from financial_assets.runs.internals import (CODE_LOCATION, DEFER_TAGS, launch_in_process, planned_partitions,
                                             report_partitions)
-from financial_assets_tests.dagster_helpers import TICKER_JOB, materialized, partition_metadata, run_stage
+from financial_assets.runs.stages import BARS_JOB
+from financial_assets_tests.dagster_helpers import materialized, partition_metadata, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = dg.MultiPartitionsDefinition({"date": dg.DailyPartitionsDefinition("2024-01-01", end="2024-01-11"),
@@ -132,7 +133,7 @@ def test_a_partition_written_after_a_failed_run_is_materialized_not_failed(insta
 
 
 def test_a_range_of_the_real_graph_shows_every_written_partition_materialized(instance, data_dir):
-    run = run_stage(TICKER_JOB, "2013-02-01|AAPL", "2013-02-28|IBM", instance, ["AAPL", "IBM"])
+    run = run_stage(BARS_JOB, "2013-02-01|AAPL", "2013-02-28|IBM", instance, ["AAPL", "IBM"])
     assert run.status == "SUCCESS"
     assert len(materialized(instance, run, "validated_bars")) == 2 * 19
     assert len(_materialized(instance, "features")) == 2 * 19
@@ -143,7 +144,7 @@ def test_runs_of_the_projects_commands_carry_their_code_location_origin(instance
     from financial_assets.runs.runner import register_tickers
 
     register_tickers(instance, ["AAPL"])
-    run = launch_in_process(instance, TICKER_JOB, {"dagster/asset_partition_range_start": "2013-01-02|AAPL",
+    run = launch_in_process(instance, BARS_JOB, {"dagster/asset_partition_range_start": "2013-01-02|AAPL",
                                                    "dagster/asset_partition_range_end": "2013-01-02|AAPL"})
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert run.remote_job_origin.location_name == CODE_LOCATION

@@ -17,13 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from financial_assets.runs.stages import BARS_JOB
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 NODES = """{ assetNodes { assetKey { path } groupName
   assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }"""
-JOB_RUNS = """{ pipelineOrError(params: {pipelineName: "bars_features_labels_job", repositoryName: "__repository__",
-  repositoryLocationName: "financial_assets"}) { __typename ... on Pipeline { runs { runId status } } } }"""
+JOB_RUNS = """{ pipelineOrError(params: {pipelineName: "%s", repositoryName: "__repository__",
+  repositoryLocationName: "financial_assets"}) { __typename ... on Pipeline { runs { runId status } } } }""" % BARS_JOB
 VALIDATED = """{ assetNodeOrError(assetKey: {path: ["validated_bars"]}) { ... on AssetNode {
   partitionStats { numMaterialized numFailed }
   assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } } }"""

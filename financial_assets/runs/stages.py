@@ -5,6 +5,11 @@ bars feed date-only SQL models, which feed ticker x date models), so the graph i
 partitioning changes: a stage holds every asset whose partitioned ancestors in the same
 partitioning are in that stage. Adding a family adds its assets to the right stage; no job is
 kept by hand. The jobs carry `DEFER_TAGS` (see `financial_assets.runs.internals`).
+
+A stage job's name is fixed by its position (`STAGE_JOB_NAMES`), not by the groups it holds: adding
+a family renames no job, so a deployment keeps its run history and the nightly run keys. The UI's
+Materialize button takes the first of an asset's jobs in sorted order, and Dagster's implicit
+`__ASSET_JOB` sorts before lowercase names, so a stage job's name starts with a lowercase letter.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from financial_assets.runs.internals import DEFER_TAGS
 STAGE_TAG = "financial_assets/stage"
 #: the run tag of every nightly run: the session it brings the graph up to (models then train on the calendar only)
 NIGHTLY_TAG = "financial_assets/nightly"
+#: the stage jobs by position: ticker x date bars to labels, date-only SQL models, ticker x date models onwards
+BARS_JOB, SQL_MODELS_JOB, MODELS_JOB = STAGE_JOB_NAMES = (
+    "bars_features_labels_job", "sql_models_job", "models_backtest_drift_job")
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,11 @@ class Stage:
 
     @property
     def job_name(self) -> str:
-        return f"{'_'.join(self.groups)}_job"
+        """The stage's stable name, by position (`STAGE_JOB_NAMES`)."""
+        if self.index > len(STAGE_JOB_NAMES):
+            raise ValueError(f"stage {self.index} ({', '.join(self.groups)}) has no job name: the graph alternates "
+                             f"partitionings more often than STAGE_JOB_NAMES names; add a name for it")
+        return STAGE_JOB_NAMES[self.index - 1]
 
 
 def plan_stages(defs: dg.Definitions) -> list[Stage]:
