@@ -14,13 +14,12 @@ from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.bars.alerts import new_rejections, send_rejection_alerts, stored_rows
 from financial_assets.defs.history import WARMUP_ASSET, keep_run_rows
-from financial_assets.defs.metadata import partition_metadata
 from financial_assets.defs.operations.freshness import VALIDATED_BARS_FRESHNESS
 from financial_assets.defs.operations.resources import AlertsResource
-from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
+from financial_assets.defs.partitions import bar_key
 from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
+from financial_assets.defs.ticker_date import TickerDates, Written, ticker_date_asset, ticker_date_multi_asset
 from financial_assets.features import FEATURE_REGISTRY, resolve_feature_names
-from financial_assets.runs.internals import planned_partitions, report_partitions
 from financial_assets.sources import INTRADAY_COLUMNS, load_standardized
 from financial_assets.storage.revisions import archive, replaced_rows
 from financial_assets.validation.rejections import file_rejection, held_back, off_calendar
@@ -81,20 +80,17 @@ def _data_versions(frame: pd.DataFrame, files: dict[str, str]) -> dict[str, dict
                             "source": dg.MetadataValue.text(files[t])} for (t, d), v in versions.items()}
 
 
-@dg.asset(
-    partitions_def=bar_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="bars",
-    kinds={"python", "parquet"},
+@ticker_date_asset(
+    group="bars",
     description="Bars exactly as the source gave them (raw prices, source row order), one partition per ticker and "
     "trading date. A ticker whose file cannot be read is not materialized: its quarantine record, on the run's last "
     "date, names the rule, the date and the file. A rerun whose source values changed keeps the old rows in "
     "raw_bar_revisions. Each partition's metadata names its file and the data version of the bars read: a hash of "
     "their values.",
 )
-def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: BarSourceResource,
-             market: MarketResource, alerts: AlertsResource) -> None:
-    wanted = dates_by_ticker(planned_partitions(context))
+def raw_bars(run: TickerDates, lake: LakeResource, bar_source: BarSourceResource, market: MarketResource,
+             alerts: AlertsResource) -> Written:
+    wanted = run.wanted
     source = bar_source.source()
     sessions = market.sessions()
     warmup = warmup_sessions(market, market.feature_names())
@@ -104,7 +100,7 @@ def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: 
         try:
             bars = load_standardized(source, ticker, (warmup[0] if reads_warmup else dates[0]).date(), dates[-1].date())
         except BarDataError as err:
-            context.log.error(f"{ticker}: {err} (file {_source_file(source, ticker)})")
+            run.context.log.error(f"{ticker}: {err} (file {_source_file(source, ticker)})")
             rejections.append(file_rejection(err, ticker, dates[-1], _source_file(source, ticker)))
             continue
         loaded[ticker] = dates
@@ -121,7 +117,6 @@ def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: 
                          end=max(d[-1] for d in wanted.values())) if loaded else pd.DataFrame()
     previous = keep_run_rows(previous, loaded) if len(previous) else previous
     revised = archive(lake.parquet, replaced_rows(previous, frame), pd.Timestamp.now(tz="UTC"))
-    lake.write("raw_bars", frame, dict(loaded))
     found = concat(rejections, QUARANTINE_COLUMNS)
     rows = concat(intraday, [*INTRADAY_COLUMNS, "date"])
     if len(rows) or lake.parquet.files(RAW_INTRADAY_ASSET, list(wanted)):
@@ -131,13 +126,13 @@ def raw_bars(context: dg.AssetExecutionContext, lake: LakeResource, bar_source: 
     new = new_rejections(found, stored_rows(lake, SOURCE_REJECTIONS_ASSET, scope))
     lake.write(SOURCE_REJECTIONS_ASSET, found, scope)
     read = frame.groupby("ticker").size().to_dict() if len(frame) else {}
-    send_rejection_alerts(context, alerts, new, held_back(found, read, market.max_rejected_share))
+    send_rejection_alerts(run.context, alerts, new, held_back(found, read, market.max_rejected_share))
     if warmups:
         lake.write(RAW_WARMUP_ASSET, concat(warmups, RAW_COLUMNS), {t: warmup for t in loaded if wanted[t][0] == sessions[0]})
-    context.log.info(f"raw_bars: {len(frame)} bars of {len(loaded)}/{len(wanted)} tickers; {len(found)} rejections; "
-                     f"{len(rows)} intraday rows; {revised} revised bars archived")
+    run.context.log.info(f"raw_bars: {len(frame)} bars of {len(loaded)}/{len(wanted)} tickers; {len(found)} "
+                         f"rejections; {len(rows)} intraday rows; {revised} revised bars archived")
     files = {ticker: _source_file(source, ticker) for ticker in loaded}
-    report_partitions(context, "raw_bars", partition_metadata(frame, loaded, _data_versions(frame, files)))
+    return Written(frame, scope=loaded, metadata=_data_versions(frame, files))
 
 
 def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict[str, set]:
@@ -145,7 +140,7 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
     return {t: set(d) | set(rows.loc[rows["ticker"] == t, "date"]) for t, d in wanted.items()}
 
 
-@dg.multi_asset(
+@ticker_date_multi_asset(
     specs=[
         dg.AssetSpec(
             "validated_bars", deps=[raw_bars], group_name="bars", kinds={"python", "parquet"},
@@ -162,15 +157,12 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
             "ERROR records gets a data_quality alert (FA_ALERT_SINKS).",
         ),
     ],
-    partitions_def=bar_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    # either may be selected alone (`--select validated_bars`); both come from one triage and
-    # both are written, so the lake never holds a validated bar without its quarantine records
-    can_subset=True,
 )
-def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
-                  alerts: AlertsResource):
-    wanted = dates_by_ticker(planned_partitions(context))
+def validate_bars(run: TickerDates, lake: LakeResource, market: MarketResource,
+                  alerts: AlertsResource) -> dict[str, Written]:
+    """Both assets come from one triage and both are written, so the lake never holds a validated bar without its
+    quarantine records; either may be selected alone (`--select validated_bars`)."""
+    context, wanted = run.context, run.wanted
     sessions = market.sessions()
     rejected = lake.read_span(SOURCE_REJECTIONS_ASSET, wanted)
     unreadable = set(rejected.loc[rejected["rule"].isin(FILE_RULES), "ticker"]) if len(rejected) else set()
@@ -191,22 +183,15 @@ def validate_bars(context: dg.AssetExecutionContext, lake: LakeResource, market:
     # raw_bars alerted the rejections it found (files, off-calendar bars); these are the bar rules'
     new = new_rejections(concat(quarantined[1:], QUARANTINE_COLUMNS),
                          stored_rows(lake, "quarantined_bars", _with_dates(wanted, bad)))
-    lake.write("validated_bars", good, dict(wanted))
-    lake.write("quarantined_bars", bad, _with_dates(wanted, bad))
     send_rejection_alerts(context, alerts, new, held)
     warm = concat(warmups, [])
     if len(warm):
         lake.write(WARMUP_ASSET, warm, {t: set(g["date"]) for t, g in warm.groupby("ticker")})
     for ticker, reason in held.items():
         context.log.warning(f"{ticker} held back from downstream assets: {reason}")
-    selected = {key.to_user_string() for key in context.selected_asset_keys}
-    if "validated_bars" in selected:
-        readable = {t: d for t, d in wanted.items() if t not in unreadable}
-        report_partitions(context, "validated_bars", partition_metadata(good, readable, _notes(bad, held, readable)))
-        yield dg.MaterializeResult(asset_key="validated_bars")
-    if "quarantined_bars" in selected:
-        report_partitions(context, "quarantined_bars", partition_metadata(bad, wanted))
-        yield dg.MaterializeResult(asset_key="quarantined_bars")
+    readable = {t: d for t, d in wanted.items() if t not in unreadable}
+    return {"validated_bars": Written(good, reported=readable, metadata=_notes(bad, held, readable)),
+            "quarantined_bars": Written(bad, scope=_with_dates(wanted, bad), reported=wanted)}
 
 
 def _validated_warmup(lake: LakeResource, ticker: str, sessions: pd.DatetimeIndex) -> pd.DataFrame:

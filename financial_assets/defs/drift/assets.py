@@ -9,13 +9,13 @@ import pandas as pd
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.drift.inputs import DriftInputs, Tables, partition_inputs
 from financial_assets.defs.drift.resources import DriftResource
-from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
+from financial_assets.defs.partitions import bar_key
 from financial_assets.defs.resources import LakeResource, MarketResource
+from financial_assets.defs.ticker_date import TickerDates, Written, ticker_date_asset
 from financial_assets.drift import DriftConfig, DriftResult, PerformanceDecay, performance_decay, score_drift
 from financial_assets.drift.report import Calibration, calibrate
 from financial_assets.drift.rules import decayed_beyond_interval
 from financial_assets.tracking.store import mlflow_run_url
-from financial_assets.runs.internals import planned_partitions, report_partitions
 
 ASSET = "drift_report"
 #: the summary row of a partition in the lake table drift_report
@@ -163,13 +163,11 @@ def _store(lake: LakeResource, drift: DriftResource, ticker: str, day: pd.Timest
     return links
 
 
-@dg.asset(
-    partitions_def=bar_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+@ticker_date_asset(
     deps=[dg.AssetDep("predictions"), dg.AssetDep("trained_model", partition_mapping=dg.AllPartitionMapping()),
           dg.AssetDep("training_table", partition_mapping=dg.AllPartitionMapping())],
-    group_name="drift",
-    kinds={"python", "evidently", "parquet"},
+    group="drift",
+    kinds={"evidently"},
     description="Partition D|T compares T's features over the FA_DRIFT_WINDOW sessions ending at D (default 20) with "
     "the training rows of the champion that predicted D (its data description's rows, rebuilt as of its as-of date); "
     "the champion's out-of-fold probabilities with the window's predicted ones; and its realized AUC and accuracy over "
@@ -187,13 +185,11 @@ def _store(lake: LakeResource, drift: DriftResource, ticker: str, day: pd.Timest
     "period and its last date; a run over one date reports it. Dates without a champion's prediction are not "
     "materialized.",
 )
-def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
-                 drift: DriftResource) -> None:
-    wanted = dates_by_ticker(planned_partitions(context))
-    run = pd.DatetimeIndex(sorted(set().union(*wanted.values())))
-    dates = drift.report_dates(run, market.sessions())
+def drift_report(run: TickerDates, lake: LakeResource, market: MarketResource, drift: DriftResource) -> Written:
+    context, wanted = run.context, run.wanted
+    dates = drift.report_dates(run.dates, market.sessions())
     scope = {ticker: days[days.isin(dates)] for ticker, days in wanted.items()}
-    tables = Tables.read(lake, list(wanted), run.max())
+    tables = Tables.read(lake, run.tickers, run.last)
     config, rows, metadata, calibrations = DriftConfig(), [], {}, {}
     for ticker, days in scope.items():
         for day in days:
@@ -215,13 +211,12 @@ def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, market: 
     # nullable verdicts stay boolean in every file, also where a partition had none to give
     frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)).astype({"dataset_drift": "boolean",
                                                                       "prediction_drift": "boolean"})
-    lake.write(ASSET, frame, scope)
     if rows:
-        context.log.info(f"drift_report: {len(rows)} reports on {len(dates)} of the run's {len(run)} dates in "
+        context.log.info(f"drift_report: {len(rows)} reports on {len(dates)} of the run's {len(run.dates)} dates in "
                          f"{frame['seconds'].sum():.1f} s ({frame['seconds'].mean():.2f} s each, "
                          f"{int(frame['html_rendered'].sum())} HTML reports rendered); levels "
                          f"{frame['level'].value_counts().to_dict()}")
-    report_partitions(context, ASSET, metadata)
+    return Written.per_metadata(frame, scope, metadata)
 
 
 def render_html(lake: LakeResource, ticker: str, day: pd.Timestamp, window: int, performance_window: int) -> str | None:
