@@ -13,8 +13,7 @@ when that model does not serve; a date with neither (before T's first model, or 
 row) has no prediction and is not materialized.
 """
 
-import base64
-import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
@@ -25,28 +24,25 @@ import pandas as pd
 
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.bars.assets import concat
-from financial_assets.defs.models.evidence import LOOKBACK, Judge, Predictors, predict_dates
-from financial_assets.defs.models.resources import MlflowResource, PromotionResource, TrainingResource
+from financial_assets.defs.models.evidence import LOOKBACK, Judge, predict_dates
+from financial_assets.defs.models.ledger import model_facts, model_rows, oof_rows
+from financial_assets.defs.models.metadata import fold_metadata, model_metadata
+from financial_assets.defs.models.resources import (MlflowResource, ModelStoreResource, PromotionResource,
+                                                    TrainingResource)
 from financial_assets.defs.models.tracking import log_training, record, register, sync_aliases
-from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
+from financial_assets.defs.partitions import bar_key
 from financial_assets.defs.resources import LakeResource, MarketResource
-from financial_assets.models import DataDescription, Predictor, TrainingConfig, TrainingResult, is_label_column
+from financial_assets.defs.ticker_date import TickerDates, Written, ticker_date_asset
+from financial_assets.models import Predictor, TrainingConfig, TrainingResult, is_label_column
 from financial_assets.models.asof import model_types_at, training_dates
-from financial_assets.models.champions import CHALLENGER, CHAMPION, chain_of, serving
-from financial_assets.models.folds import FOLD_COLUMNS, AsOfFolds, as_of_folds
+from financial_assets.models.champions import chain_of, serving
+from financial_assets.models.folds import FOLD_COLUMNS, as_of_folds
 from financial_assets.models.parallel import TrainingTask, train_in_order
-from financial_assets.runs.internals import planned_partitions, report_partitions
-from financial_assets.models.promotion import Decision
-from financial_assets.runs.stages import NIGHTLY_TAG
+from financial_assets.runs.stages import NIGHTLY_TAG, SQL_MODELS_JOB
 
 GROUP = "models"
 #: the training unit of a model pooled over the run's tickers (tickers are upper case, so it never clashes)
 POOLED = "pooled"
-#: trained_model's metric columns (the named MLflow metrics) and the baselines beside them
-METRICS = ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_auc_pooled", "oos_balanced_accuracy", "oos_accuracy",
-           "oos_log_loss")
-BASELINES = ("baseline_majority_auc", "baseline_previous_sign_auc", "baseline_logistic_auc",
-             "baseline_majority_accuracy", "baseline_previous_sign_accuracy")
 #: models read every training_table date up to their as-of date and predictions read every earlier model: Dagster
 #: has no "every earlier date" mapping, and mapping each date of a range one by one costs seconds (see sql_models)
 _EARLIER = dg.AllPartitionMapping()
@@ -66,15 +62,14 @@ class _Plan:
         return {ticker: self.dates for ticker in self.wanted}
 
 
-def _plan(context: dg.AssetExecutionContext, market: MarketResource, training: TrainingResource) -> _Plan:
-    wanted = dates_by_ticker(planned_partitions(context))
-    run = pd.DatetimeIndex(sorted(set().union(*wanted.values())))
-    dates = training_dates(run, training.retrain_dates(market.sessions(), run),
-                           calendar_only=NIGHTLY_TAG in context.run.tags)
+def _plan(run: TickerDates, market: MarketResource, training: TrainingResource) -> _Plan:
+    dates = training_dates(run.dates, training.retrain_dates(market.sessions(), run.dates),
+                           calendar_only=NIGHTLY_TAG in run.context.run.tags)
     if dates.empty:
-        context.log.info(f"no {training.calendar(run)} retrain date between {run[0].date()} and {run[-1].date()}")
-    units = {POOLED: list(wanted)} if training.is_pooled() else {ticker: [ticker] for ticker in wanted}
-    return _Plan(wanted, dates, units)
+        run.context.log.info(f"no {training.calendar(run.dates)} retrain date between {run.dates[0].date()} and "
+                             f"{run.dates[-1].date()}")
+    units = {POOLED: run.tickers} if training.is_pooled() else {ticker: [ticker] for ticker in run.wanted}
+    return _Plan(run.wanted, dates, units)
 
 
 def _config(training: TrainingResource, model_type: str, unit: str) -> TrainingConfig:
@@ -102,116 +97,32 @@ def _unit_rows(lake: LakeResource, plan: _Plan) -> dict[str, pd.DataFrame]:
     table = lake.read("training_table", end=plan.dates.max())
     if table.empty:
         raise BarDataError("upstream_materialized", "training_table has no rows: materialize the SQL models "
-                           "(sql_models_job) first", ticker=next(iter(plan.wanted)), date=plan.dates.max().date())
+                           f"({SQL_MODELS_JOB}) first", ticker=next(iter(plan.wanted)), date=plan.dates.max().date())
     return {unit: table.loc[table["ticker"].isin(tickers)].reset_index(drop=True)
             for unit, tickers in plan.units.items()}
 
 
-def _data_metadata(data: DataDescription) -> dict[str, dg.MetadataValue]:
-    """Which rows a model read: tickers, first and last sample date, rows and their hash."""
-    facts = data.as_metadata()
-    return {"data_tickers": dg.MetadataValue.text(facts["tickers"]),
-            "data_first_date": dg.MetadataValue.text(facts["first_date"]),
-            "data_last_date": dg.MetadataValue.text(facts["last_date"]),
-            "data_rows": dg.MetadataValue.int(facts["rows"]), "data_hash": dg.MetadataValue.text(facts["data_hash"])}
-
-
-def _fold_metadata(folds: AsOfFolds, tickers: list[str]) -> dict[str, dict[str, dg.MetadataValue]]:
-    counts = folds.table["ticker"].value_counts()
-    summary = dg.MetadataValue.md(folds.summary.to_markdown())
-    return {bar_key(folds.table["date"].iloc[0], t): {"dagster/row_count": dg.MetadataValue.int(int(counts[t])),
-                                                      "fold_summary": summary, **_data_metadata(folds.data)}
-            for t in tickers if t in counts.index}
-
-
-@dg.asset(
-    partitions_def=bar_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+@ticker_date_asset(
     deps=[dg.AssetDep("training_table", partition_mapping=_EARLIER)],
-    group_name=GROUP,
-    kinds={"python", "parquet"},
+    group=GROUP,
     description="The outer cross-validation of the model as of D: for every sample of the training set (the "
     "ticker's rows whose label ended by D), its role in each fold (train, test, purged, embargoed), keyed by ticker "
     "and as-of date, the sample's own date in sample_date. Built at the run's retrain dates only "
     "(FA_RETRAIN_CALENDAR; a single-date run builds that date); trained_model evaluates on exactly these folds.",
 )
-def cv_folds(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
-             training: TrainingResource) -> None:
-    plan = _plan(context, market, training)
+def cv_folds(run: TickerDates, lake: LakeResource, market: MarketResource, training: TrainingResource) -> Written:
+    plan = _plan(run, market, training)
     frames, tables, metadata = _unit_rows(lake, plan), [], {}
     for as_of in plan.dates:
         for unit, frame in frames.items():
             try:
                 folds = as_of_folds(frame, _config(training, training.types()[0], unit), as_of)
             except BarDataError as error:
-                context.log.warning(f"cv_folds: no folds, so no model: {error}")
+                run.context.log.warning(f"cv_folds: no folds, so no model: {error}")
                 continue
             tables.append(folds.table)
-            metadata |= _fold_metadata(folds, plan.units[unit])
-    lake.write("cv_folds", concat(tables, FOLD_COLUMNS), plan.scope)
-    report_partitions(context, "cv_folds", metadata)
-
-
-def _model_facts(result: TrainingResult, version: int, run_id: str, model_uri: str, unit: str,
-                 name: str) -> dict[str, object]:
-    """A new model's trained_model columns other than its decision's: what it is, its numbers, the data it read."""
-    d = result.data
-    return {"date": d.as_of, "unit": unit, "model_type": result.config.model_type, "label": d.label,
-            "registered_model": name, "model_version": version, "mlflow_run_id": run_id, "model_uri": model_uri,
-            **{k: float(result.metrics.get(k, np.nan)) for k in METRICS},
-            **{k: float(result.baselines.get(k, np.nan)) for k in BASELINES},
-            "oos_rows": int(result.metrics["oos_rows"]), "trials": int(result.trials),
-            "calibrated": result.calibrator is not None, "data_first_date": d.first_date, "data_last_date": d.last_date,
-            "data_rows": int(d.rows), "data_hash": d.data_hash, "data_tickers": ",".join(d.tickers)}
-
-
-def _model_rows(facts: dict[str, object], decision: Decision, tickers: list[str]) -> pd.DataFrame:
-    """The trained_model rows of one model, one per ticker of the run it was trained on: its facts, the alias it got
-    (champion when it serves after its decision), and the decision with its numbers."""
-    row = {**facts, "alias": CHAMPION if decision.promoted else CHALLENGER, **decision.columns()}
-    trained_on = str(facts["data_tickers"]).split(",")
-    rows = pd.DataFrame([{"ticker": t, **row} for t in tickers if t in trained_on])
-    return rows.astype({"serving_version": "Int64", "champion_age": "Int64"})
-
-
-def _oof_rows(result: TrainingResult, rows: pd.DataFrame) -> pd.DataFrame:
-    """The model's out-of-fold predictions keyed by ticker and as-of date (the sample's date in sample_date)."""
-    first = rows.iloc[0]
-    oof = result.oof.rename(columns={"date": "sample_date"})
-    # `label` stays the out-of-fold target (0/1); the label's name goes in `label_name`
-    keys = {"date": first["date"], "model_type": first["model_type"], "label_name": first["label"],
-            "registered_model": first["registered_model"], "model_version": first["model_version"],
-            "mlflow_run_id": first["mlflow_run_id"]}
-    return oof.loc[oof["ticker"].isin(rows["ticker"])].assign(**keys).reset_index(drop=True)
-
-
-def _png(name: str, png: bytes) -> str:
-    """Markdown showing a PNG inline: the UI renders images embedded as data URIs."""
-    return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
-
-
-def _model_metadata(results: list[TrainingResult], rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
-    """Per partition written: the data read, one line per model trained with its numbers and promotion decision, what
-    serves after the decisions ("no champion" when nothing passed the gate) and why, and the report with its plots."""
-    table = rows[["ticker", "model_type", "model_version", "alias", "gate_passed", "promotion_decision",
-                  "serving_version", *METRICS, "baseline_majority_auc", "baseline_previous_sign_auc", "trials"]]
-    report = "\n\n".join(r.report + "\n" + "\n".join(_png(n, png) for n, png in r.images.items()) for r in results)
-    out = {}
-    for ticker, mine in table.groupby("ticker"):
-        decided = rows.loc[rows["ticker"] == ticker]
-        last = decided.iloc[-1]
-        meta = {"dagster/row_count": dg.MetadataValue.int(len(mine)), **_data_metadata(results[0].data),
-                "models": dg.MetadataValue.md(mine.drop(columns="ticker").to_markdown(index=False, floatfmt=".4f")),
-                "serving": dg.MetadataValue.text("no champion" if pd.isna(last["serving_version"])
-                                                 else f"v{last['serving_version']}"),
-                "promotion": dg.MetadataValue.md("\n".join(
-                    f"- v{r.model_version} ({r.model_type}): **{r.promotion_decision}**: {r.promotion_reason}"
-                    for r in decided.itertuples())),
-                "mlflow_run_ids": dg.MetadataValue.text(", ".join(decided["mlflow_run_id"])),
-                "report": dg.MetadataValue.md(report)}
-        meta |= {f"oos_auc_{m.model_type}": dg.MetadataValue.float(m.oos_auc) for m in mine.itertuples()}
-        out[bar_key(results[0].data.as_of, ticker)] = meta
-    return out
+            metadata |= fold_metadata(folds, plan.units[unit])
+    return Written.per_metadata(concat(tables, FOLD_COLUMNS), plan.scope, metadata)
 
 
 def _example(frame: pd.DataFrame, result: TrainingResult) -> pd.DataFrame:
@@ -243,12 +154,10 @@ def _unit_of(task: TrainingTask) -> str:
     return POOLED if task.config.pooled else task.config.ticker
 
 
-@dg.asset(
-    partitions_def=bar_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+@ticker_date_asset(
     deps=[dg.AssetDep("cv_folds"), dg.AssetDep("training_table", partition_mapping=_EARLIER)],
-    group_name=GROUP,
-    kinds={"python", "parquet", "mlflow"},
+    group=GROUP,
+    kinds={"mlflow"},
     description="The model of the ticker as of D (FA_MODEL_TYPES, default xgboost; torch models only at the run's last "
     "as-of date unless FA_SEQUENCE_MODELS_AT=all), trained on the rows whose FA_MODEL_LABEL ended by D, evaluated out "
     "of fold on cv_folds beside the majority, previous-sign and logistic baselines, refitted, logged to MLflow "
@@ -261,15 +170,15 @@ def _unit_of(task: TrainingTask) -> str:
     "serving version. The predictor is stored as an artefact, the out-of-fold predictions in the lake table "
     "oof_predictions. Built at retrain dates only (FA_RETRAIN_CALENDAR).",
 )
-def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
-                  training: TrainingResource, promotion: PromotionResource, mlflow: MlflowResource) -> None:
-    plan = _plan(context, market, training)
+def trained_model(run: TickerDates, lake: LakeResource, market: MarketResource, training: TrainingResource,
+                  promotion: PromotionResource, mlflow: MlflowResource, model_store: ModelStoreResource) -> Written:
+    context, plan = run.context, _plan(run, market, training)
     frames = _unit_rows(lake, plan)
     store = mlflow.store() if frames else None
     known = lake.read("trained_model", list(plan.wanted))
     if len(known):  # the run replaces its as-of dates: their old models leave the chain
         known = known.loc[~known["date"].isin(plan.dates)].reset_index(drop=True)
-    judge = Judge(lake, frames, market.sessions(), promotion.policy(), training.label, Predictors(lake))
+    judge = Judge(lake, frames, market.sessions(), promotion.policy(), training.label, model_store.loader())
     tasks = _training_tasks(context, lake, plan, frames, training)
     written, oof, metadata, names = [], [], {}, set()
     outcomes = train_in_order(tasks, training.training_workers())
@@ -285,30 +194,29 @@ def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market:
                                              dagster_run_id=context.run.run_id, requirements=list(_requirements()))
             chain = chain_of(known, name)
             version = register(store, model_uri, name, result, chain)
-            lake.store_artifact("trained_model", unit, as_of, f"{model_type}.pkl", pickle.dumps(result.predictor))
-            facts = _model_facts(result, version, run_id, model_uri, unit, name)
+            model_store.save_model(result.predictor, unit, as_of, model_type)
+            facts = model_facts(result, version, run_id, model_uri, unit, name)
             decision = judge.decide(unit, name, chain, facts, result)
             record(store, name, decision)
             judge.remember(name, version, result)
-            model = _model_rows(facts, decision, plan.units[unit])
+            model = model_rows(facts, decision, plan.units[unit])
             known = concat([known, model], model.columns)
             results.append(result)
             rows.append(model)
-            oof.append(_oof_rows(result, model))
+            oof.append(oof_rows(result, model))
             names.add(name)
             context.log.info(f"trained_model: {unit} as of {as_of.date()}: {model_type} v{version}: {decision.kind}, "
                              f"serving {decision.serving or 'none'} ({decision.reason})")
         if results:
             written.append(concat(rows, []))
-            metadata |= _model_metadata(results, written[-1])
-    lake.write("trained_model", concat(written, ["ticker", "date"]), plan.scope)
+            metadata |= model_metadata(results, written[-1])
     lake.write("oof_predictions", concat(oof, ["ticker", "date"]), plan.scope)
     for name in sorted(names):
         sync_aliases(store, name, chain_of(known, name))
-    report_partitions(context, "trained_model", metadata)
+    return Written.per_metadata(concat(written, ["ticker", "date"]), plan.scope, metadata)
 
 
-def _served(predictors: Predictors, chain: pd.DataFrame, positions: pd.Series,
+def _served(predictors: Callable[[pd.Series], Predictor], chain: pd.DataFrame, positions: pd.Series,
             features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """P(up) at each date of `positions` (chain position of the model making it, -1 for none: NaN), and the base rate
     it is compared with (the predictor's base_rate)."""
@@ -321,13 +229,10 @@ def _served(predictors: Predictors, chain: pd.DataFrame, positions: pd.Series,
     return probability, base_rate
 
 
-@dg.asset(
-    partitions_def=bar_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+@ticker_date_asset(
     deps=[dg.AssetDep("trained_model", partition_mapping=_EARLIER),
           dg.AssetDep("training_table", partition_mapping=_EARLIER)],
-    group_name=GROUP,
-    kinds={"python", "parquet"},
+    group=GROUP,
     description="The prediction made at D's close: P(up) of FA_MODEL_LABEL from the ticker's features at D by the "
     "model serving after the ticker's newest promotion decision taken before D (trained_model's serving_version), "
     "with the base rate it is compared with (the serving predictor's base_rate), and the newest model's probability "
@@ -335,22 +240,21 @@ def _served(predictors: Predictors, chain: pd.DataFrame, positions: pd.Series,
     "gate, the row holds no champion probability (no position) and only the shadow one. Dates with neither (before "
     "the first model, or without a feature row) have no prediction and are not materialized.",
 )
-def predictions(context: dg.AssetExecutionContext, lake: LakeResource, market: MarketResource,
-                training: TrainingResource) -> None:
-    wanted = dates_by_ticker(planned_partitions(context))
-    first, last = min(d[0] for d in wanted.values()), max(d[-1] for d in wanted.values())
+def predictions(run: TickerDates, lake: LakeResource, market: MarketResource, training: TrainingResource,
+                model_store: ModelStoreResource) -> Written:
+    wanted, first, last = run.wanted, run.dates[0], run.last
     sessions = market.sessions()
     table = lake.read("training_table", start=sessions[max(sessions.searchsorted(first) - LOOKBACK, 0)], end=last)
     features = table[[c for c in table.columns if not is_label_column(str(c))]]  # nothing after D's close
     trained = lake.read("trained_model", list(wanted), end=last)
-    predictors = Predictors(lake)
+    predictors = model_store.loader()
     parts, metadata = [], {}
     for ticker, dates in wanted.items():
         name = _model_name(POOLED if training.is_pooled() else ticker, training.label)
         chain = chain_of(trained.loc[trained["ticker"] == ticker] if len(trained) else trained, name)
         serve = serving(chain, dates)
         if (serve[["champion", "challenger"]] < 0).all(axis=None):
-            context.log.info(f"predictions: {ticker}: no {name} model trained before {dates[-1].date()}: "
+            run.context.log.info(f"predictions: {ticker}: no {name} model trained before {dates[-1].date()}: "
                              "no prediction")
             continue
         mine = features.loc[features["ticker"] == ticker].reset_index(drop=True) if len(features) else features
@@ -376,7 +280,6 @@ def predictions(context: dg.AssetExecutionContext, lake: LakeResource, market: M
                      if pd.notna(v)}
             metadata[bar_key(row.date, ticker)] = meta
         if len(out) < len(dates):
-            context.log.info(f"predictions: {ticker}: {len(dates) - len(out)} of {len(dates)} dates have no model "
+            run.context.log.info(f"predictions: {ticker}: {len(dates) - len(out)} of {len(dates)} dates have no model "
                              "trained before them (or no feature row): not materialized")
-    lake.write("predictions", concat(parts, ["ticker", "date"]), wanted)
-    report_partitions(context, "predictions", metadata)
+    return Written.per_metadata(concat(parts, ["ticker", "date"]), wanted, metadata)

@@ -9,8 +9,7 @@ only once they ended by D. The rule itself is `financial_assets.models.promotion
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,19 +27,6 @@ if TYPE_CHECKING:  # the drift package imports Evidently: only the decay check l
 
 #: feature rows a sequence model reads before the row it predicts
 LOOKBACK = TrainingConfig().lookback
-
-
-class Predictors:
-    """The stored predictors of trained_model rows, unpickled once per run."""
-
-    def __init__(self, lake: LakeResource):
-        self.lake, self.loaded = lake, {}
-
-    def __call__(self, model: pd.Series) -> Predictor:
-        key = (model["unit"], model["date"], model["model_type"])
-        if key not in self.loaded:
-            self.loaded[key] = pickle.loads(self.lake.artifacts.read("trained_model", *key[:2], f"{key[2]}.pkl"))
-        return self.loaded[key]
 
 
 def predict_dates(predictor: Predictor, rows: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
@@ -72,7 +58,7 @@ class Judge:
     sessions: pd.DatetimeIndex
     policy: Policy
     label: str
-    predictors: Predictors
+    predictors: Callable[[pd.Series], Predictor]  # the stored predictor of a trained_model row (ModelStoreResource)
     oof: dict[tuple[str, int], pd.DataFrame] = field(default_factory=dict)  # the run's models: ticker, date, fold, p
 
     def remember(self, name: str, version: int, result: TrainingResult) -> None:

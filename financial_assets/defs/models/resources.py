@@ -1,14 +1,19 @@
-"""The models family's resources: the MLflow store, what to train (label, model types, calendar, tuning), and the
-numbers of the promotion rule."""
+"""The models family's resources: the MLflow store, the store of trained predictors, what to train (label, model
+types, calendar, tuning), and the numbers of the promotion rule."""
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
 
 from financial_assets.core.calendar import retrain_sessions
+from financial_assets.defs.resources import RESOURCES, LakeResource
+from financial_assets.models import Predictor
 from financial_assets.models.asof import retrain_calendar_of
 from financial_assets.models.config import MODEL_TYPES, SEQUENCE_MODELS, TrainingConfig
 from financial_assets.models.dataset import label_source
@@ -33,6 +38,34 @@ class MlflowResource(dg.ConfigurableResource):
         from financial_assets.tracking import mlflow_uris
 
         return mlflow_uris(self.data_dir, tracking_uri=self.tracking_uri.strip() or None)
+
+
+class ModelStoreResource(dg.ConfigurableResource):
+    """The trained predictors, one per trained_model row (unit, as-of date, model type), kept as artefacts of
+    trained_model beside the lake: trained_model saves them; predictions and the promotion rule load them."""
+
+    lake: LakeResource
+
+    def save_model(self, predictor: Predictor, unit: str, as_of: pd.Timestamp, model_type: str) -> Path:
+        """Store the predictor of `unit`'s `model_type` model as of `as_of`, replacing an earlier run's."""
+        return self.lake.store_artifact("trained_model", unit, as_of, f"{model_type}.pkl", pickle.dumps(predictor))
+
+    def load_model(self, unit: str, as_of: pd.Timestamp, model_type: str) -> Predictor:
+        """The stored predictor of `unit`'s `model_type` model as of `as_of`."""
+        return pickle.loads(self.lake.artifacts.read("trained_model", unit, as_of, f"{model_type}.pkl"))
+
+    def loader(self) -> Callable[[pd.Series], Predictor]:
+        """The predictor of a trained_model row, each loaded once by the loader: one loader per run, since a rerun
+        of an as-of date replaces its models."""
+        loaded: dict[tuple[str, pd.Timestamp, str], Predictor] = {}
+
+        def load(model: pd.Series) -> Predictor:
+            key = (model["unit"], model["date"], model["model_type"])
+            if key not in loaded:
+                loaded[key] = self.load_model(*key)
+            return loaded[key]
+
+        return load
 
 
 class TrainingResource(dg.ConfigurableResource):
@@ -109,6 +142,7 @@ def resources() -> dg.Definitions:
     """Binds the models family's resources from their FA_* settings."""
     return dg.Definitions(resources={
         "mlflow": MlflowResource(tracking_uri=dg.EnvVar("FA_MLFLOW_TRACKING_URI"), data_dir=dg.EnvVar("FA_DATA_DIR")),
+        "model_store": ModelStoreResource(lake=RESOURCES["lake"]),
         "training": TrainingResource(
             label=dg.EnvVar("FA_MODEL_LABEL"), model_types=dg.EnvVar("FA_MODEL_TYPES"),
             pooled=dg.EnvVar("FA_POOLED_MODEL"), retrain_calendar=dg.EnvVar("FA_RETRAIN_CALENDAR"),
