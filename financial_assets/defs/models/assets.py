@@ -38,6 +38,7 @@ from financial_assets.models.parallel import TrainingTask, train_in_order
 from financial_assets.runs.internals import planned_partitions, report_partitions
 from financial_assets.models.promotion import Decision
 from financial_assets.runs.stages import NIGHTLY_TAG
+from financial_assets.tracking.store import mlflow_run_url
 
 GROUP = "models"
 #: the training unit of a model pooled over the run's tickers (tickers are upper case, so it never clashes)
@@ -190,9 +191,11 @@ def _png(name: str, png: bytes) -> str:
     return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
-def _model_metadata(results: list[TrainingResult], rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
+def _model_metadata(results: list[TrainingResult], rows: pd.DataFrame,
+                    mlflow_ui_url: str) -> dict[str, dict[str, dg.MetadataValue]]:
     """Per partition written: the data read, one line per model trained with its numbers and promotion decision, what
-    serves after the decisions ("no champion" when nothing passed the gate) and why, and the report with its plots."""
+    serves after the decisions ("no champion" when nothing passed the gate) and why, a link to each model's MLflow run,
+    and the report with its plots."""
     table = rows[["ticker", "model_type", "model_version", "alias", "gate_passed", "promotion_decision",
                   "serving_version", *METRICS, "baseline_majority_auc", "baseline_previous_sign_auc", "trials"]]
     report = "\n\n".join(r.report + "\n" + "\n".join(_png(n, png) for n, png in r.images.items()) for r in results)
@@ -210,6 +213,9 @@ def _model_metadata(results: list[TrainingResult], rows: pd.DataFrame) -> dict[s
                 "mlflow_run_ids": dg.MetadataValue.text(", ".join(decided["mlflow_run_id"])),
                 "report": dg.MetadataValue.md(report)}
         meta |= {f"oos_auc_{m.model_type}": dg.MetadataValue.float(m.oos_auc) for m in mine.itertuples()}
+        if mlflow_ui_url:
+            meta |= {f"mlflow_run_{r.model_type}": dg.MetadataValue.url(mlflow_run_url(mlflow_ui_url, r.mlflow_run_id))
+                     for r in decided.itertuples()}
         out[bar_key(results[0].data.as_of, ticker)] = meta
     return out
 
@@ -300,7 +306,7 @@ def trained_model(context: dg.AssetExecutionContext, lake: LakeResource, market:
                              f"serving {decision.serving or 'none'} ({decision.reason})")
         if results:
             written.append(concat(rows, []))
-            metadata |= _model_metadata(results, written[-1])
+            metadata |= _model_metadata(results, written[-1], mlflow.ui_url.strip())
     lake.write("trained_model", concat(written, ["ticker", "date"]), plan.scope)
     lake.write("oof_predictions", concat(oof, ["ticker", "date"]), plan.scope)
     for name in sorted(names):

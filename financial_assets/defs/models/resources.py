@@ -27,6 +27,7 @@ class MlflowResource(dg.ConfigurableResource):
 
     tracking_uri: str
     data_dir: str
+    ui_url: str  # FA_MLFLOW_UI_URL: where a browser opens a run; empty: no link in the metadata
 
     def store(self) -> MlflowStore:
         """The store with the project's experiment created if needed."""
@@ -108,7 +109,8 @@ class PromotionResource(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     """Binds the models family's resources from their FA_* settings."""
     return dg.Definitions(resources={
-        "mlflow": MlflowResource(tracking_uri=dg.EnvVar("FA_MLFLOW_TRACKING_URI"), data_dir=dg.EnvVar("FA_DATA_DIR")),
+        "mlflow": MlflowResource(tracking_uri=dg.EnvVar("FA_MLFLOW_TRACKING_URI"), data_dir=dg.EnvVar("FA_DATA_DIR"),
+                                 ui_url=dg.EnvVar("FA_MLFLOW_UI_URL")),
         "training": TrainingResource(
             label=dg.EnvVar("FA_MODEL_LABEL"), model_types=dg.EnvVar("FA_MODEL_TYPES"),
             pooled=dg.EnvVar("FA_POOLED_MODEL"), retrain_calendar=dg.EnvVar("FA_RETRAIN_CALENDAR"),
