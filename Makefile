@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## create the environment and run every asset on the embedded default data, then print a summary.
-## Every model type is trained, untuned, at yearly as-of dates (the torch models at the last as-of date only), and drift is reported at the last date: under 10 minutes on 2 cores
-## (README, "make run")
+## Every model type is trained, untuned, at yearly as-of dates (the torch models at the last as-of date only), and
+## drift is reported at the last date: under 10 minutes on 2 cores (README, "make run")
 MAKE_RUN_SETTINGS := FA_RETRAIN_CALENDAR=year_end FA_MODEL_TYPES=xgboost,logistic,lstm,transformer \
 	FA_TUNING_TRIALS=0 FA_DRIFT_CALENDAR=last
 run: $(STAMP)
