@@ -258,7 +258,7 @@ def _unit_of(task: TrainingTask) -> str:
     description="The model of the ticker as of D (FA_MODEL_TYPES, default xgboost; torch models only at the run's last "
     "as-of date unless FA_SEQUENCE_MODELS_AT=all), trained on the rows whose FA_MODEL_LABEL ended by D, evaluated out "
     "of fold on cv_folds beside the majority, previous-sign and logistic baselines, refitted, logged to MLflow "
-    "(a FINISHED run, signature and input example), registered as fa_<ticker>_<label>, and judged by the promotion "
+    "(a FINISHED run, signature and input example), registered as `fa_<ticker>_<label>`, and judged by the promotion "
     "rule at D: the gate (OOS AUC CI low above 0.5, AUC above the naive baselines, FA_MIN_CHAMPION_OOS_ROWS), the "
     "champion's retirement at FA_MAX_CHAMPION_AGE sessions or on decay, and a paired comparison with the champion on "
     "the same recent out-of-sample rows. A row per model: MLflow run, version, OOS AUC with its 95% block-bootstrap "
