@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from financial_assets.bench import bench_line
+from benchmarks import bench_line
 
 REFERENCE_YAML = "telemetry:\n  enabled: false\n"
 
