@@ -90,9 +90,10 @@ def fill(tickers: int, years: int) -> tuple[int, float, list[float], list[float]
     each fill run's seconds, each of their sensor evaluations' seconds, (the increment's, its sensor's))."""
     import dagster as dg
 
+    from financial_assets.app.runner import launch, register_tickers
     from financial_assets.definitions import defs
+    from financial_assets.defs.partitions import session_keys
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import launch, register_tickers, session_keys
     from financial_assets.runs.stages import plan_stages
     from financial_assets.sources import make_source
 

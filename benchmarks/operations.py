@@ -176,9 +176,10 @@ def _universe(n_tickers: int, part: str) -> None:
     """In the child process: the untimed setup, then the timed increment (nightly) or the drift check (drift)."""
     import dagster as dg
 
+    from financial_assets.app.runner import StageRun, launch, run_range
     from financial_assets.definitions import defs
+    from financial_assets.defs.partitions import session_keys
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import StageRun, launch, run_range, session_keys
     from financial_assets.runs.stages import plan_stages
     from financial_assets.sources import make_source
 

@@ -22,6 +22,10 @@ from financial_assets.core.history_span import fixed_history_end
 from financial_assets.core.tickers import TICKERS_PARTITION_NAME
 from financial_assets.settings import env
 
+#: the tags of a run over a partition range (first...last), which the stage sensors and alerts read back
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
 
 def date_partitions(calendar: str, start: str, end: str | None) -> dg.TimeWindowPartitionsDefinition:
     """One partition per session of `calendar` from `start` to `end`; with no `end`, to the newest session that has
@@ -54,6 +58,12 @@ def _date_partitions() -> dg.TimeWindowPartitionsDefinition:
 trading_date_partitions = _date_partitions()
 ticker_partitions = dg.DynamicPartitionsDefinition(name=TICKERS_PARTITION_NAME)
 bar_partitions = dg.MultiPartitionsDefinition({"date": trading_date_partitions, "ticker": ticker_partitions})
+
+
+def session_keys(start: str | None = None, end: str | None = None) -> list[str]:
+    """Date partition keys between start and end inclusive (defaults: the whole partition set)."""
+    keys = trading_date_partitions.get_partition_keys()
+    return [k for k in keys if (start is None or k >= start) and (end is None or k <= end)]
 
 
 def _split(key: str | dg.MultiPartitionKey) -> tuple[str, str]:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from financial_assets.app.catalog import AssetStage, asset_stages
 from financial_assets.core.errors import BarDataError
 from financial_assets.core.history_span import history_sessions
-from financial_assets.runs.catalog import AssetStage, asset_stages
 
 
 def checked_selection(names: list[str]) -> AssetStage:
