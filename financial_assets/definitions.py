@@ -13,6 +13,7 @@ from financial_assets.defs.operations.freshness import ASSET as FRESHNESS_ASSET 
 from financial_assets.defs.operations.freshness import VALIDATED_BARS_FRESHNESS  # noqa: E402
 from financial_assets.defs.operations.nightly import nightly_automation  # noqa: E402
 from financial_assets.defs.operations.retrain import retrain_automation  # noqa: E402
+from financial_assets.defs.resources import check_run_settings  # noqa: E402
 from financial_assets.runs.stages import stage_jobs  # noqa: E402
 
 
@@ -27,6 +28,8 @@ def _build() -> dg.Definitions:
     # one process per run: the multiprocess executor costs about 3x on a range run of these assets; the nightly
     # schedule, its stage sensor and the retraining sensor name the stage jobs, which exist only once the families
     # are loaded
+    # the run-time settings are read again when each run starts; checking them now fails the load on a typo
+    check_run_settings(families.resources or {})
     return dg.Definitions.merge(families, dg.Definitions(jobs=jobs, executor=dg.in_process_executor),
                                 nightly_automation(jobs), retrain_automation(jobs, families))
 

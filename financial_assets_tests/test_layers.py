@@ -77,8 +77,6 @@ def test_no_floor_imports_a_floor_above_it():
     assert arrows_up(imports()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="core/history_span.py reads the embedded source's last session: the settings "
-                   "commit moves the history span to load_settings.py")
 def test_no_two_parts_of_the_package_import_each_other():
     assert cycle(imports()) == []
 

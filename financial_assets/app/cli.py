@@ -104,8 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     named = [normalize_ticker(t) for t in args.tickers.split(",")] if args.tickers else None
     _check_window(args.start or "", args.end or "9999")
-    from financial_assets.core.history_span import history_end
     from financial_assets.defs.resources import resolved_resources
+    from financial_assets.load_settings import load_settings
     from financial_assets.runs.instance import project_instance
     from financial_assets.sources import unusable_inputs
 
@@ -119,8 +119,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         resources["bar_source"].benchmark(set(tickers) | set(instance.get_dynamic_partitions(TICKERS_PARTITION_NAME)))
         if args.start is None or args.end is None:
             first, last = _source_span(source, [t for t in tickers if t in universe] or tickers)
-        start = max(args.start or first, env("FA_HISTORY_START"))
-        end = min(args.end or last, history_end())
+        span = load_settings()
+        start = max(args.start or first, span.history_start)
+        end = min(args.end or last, span.history_end())
         _check_window(start, end)
         print(f"financial_assets: {len(tickers)} tickers {', '.join(tickers)}; sessions {start} .. {end}; "
               f"source {env('FA_SOURCE')}", flush=True)

@@ -18,9 +18,8 @@ import pandas as pd
 
 from financial_assets.core.calendar import ALWAYS_OPEN, close_ticks, weekday_holidays
 from financial_assets.core.errors import BarDataError
-from financial_assets.core.history_span import fixed_history_end
 from financial_assets.core.tickers import TICKERS_PARTITION_NAME
-from financial_assets.settings import env
+from financial_assets.defs.load_time import LOAD
 
 #: the tags of a run over a partition range (first...last), which the stage sensors and alerts read back
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -51,8 +50,8 @@ def date_partitions(calendar: str, start: str, end: str | None) -> dg.TimeWindow
 
 def _date_partitions() -> dg.TimeWindowPartitionsDefinition:
     """The date partitions of the settings: FA_CALENDAR from FA_HISTORY_START to FA_HISTORY_END, else to the embedded
-    data's last session, else (a live source) to the newest closed session (`core.history_span`)."""
-    return date_partitions(env("FA_CALENDAR"), env("FA_HISTORY_START"), fixed_history_end())
+    data's last session, else (a live source) to the newest closed session (`load_settings.py`)."""
+    return date_partitions(LOAD.calendar, LOAD.history_start, LOAD.fixed_history_end)
 
 
 trading_date_partitions = _date_partitions()

@@ -58,6 +58,15 @@ class StrategyResource(dg.ConfigurableResource):
         """The exposure and the trades below which PSR and DSR are marked unreliable."""
         return float(self.min_exposure), int(self.min_trades)
 
+    def check_settings(self) -> None:
+        """Every FA_BT_* setting parsed as a run parses it, and the strategy checked by BacktestConfig."""
+        for name, read in (("FA_BT_* strategy", self.settings), ("FA_BT_PBO_BLOCKS", self.max_blocks),
+                           ("FA_BT_MIN_EXPOSURE / FA_BT_MIN_TRADES", self.reliability)):
+            try:
+                read()
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from error
+
 
 @dg.definitions
 def resources() -> dg.Definitions:
