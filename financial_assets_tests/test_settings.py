@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
@@ -66,7 +67,7 @@ def test_the_documented_defaults_pass_the_run_time_checks():
     ("FA_DRIFT_CALENDAR", "monthly", "FA_DRIFT_CALENDAR must be one of"),
     ("FA_BT_BORROW", "maybe", "FA_BT_BORROW must be true or false"),
     ("FA_BT_FILL", "next_opn", "fill must be 'next_open' or 'next_close'"),
-    ("FA_BT_PBO_BLOCKS", "many", "FA_BT_PBO_BLOCKS"),
+    ("FA_BT_MIN_EXPOSURE", "some", "FA_BT_MIN_EXPOSURE"),
     ("FA_MAX_REJECTED_SHARE", "5", "FA_MAX_REJECTED_SHARE must be a fraction from 0 to 1, got '5'"),
     ("FA_FEATURES", "rsi_14,rsi_99", "FA_FEATURES: unknown features ['rsi_99']"),
     ("FA_SOURCE", "ftp", "FA_SOURCE must be one of embedded, folder, yfinance, synthetic, got 'ftp'"),
@@ -97,3 +98,9 @@ def test_every_setting_the_package_reads_has_its_default_in_one_table():
 
     read |= {f"FA_BT_{name.upper()}" for name in StrategyResource.model_fields}
     assert read and read - set(DEFAULTS) == set()
+
+
+def test_a_count_that_is_not_a_number_fails_the_load_naming_its_variable(monkeypatch):
+    monkeypatch.setenv("FA_BT_PBO_BLOCKS", "many")  # an int field bound with EnvVar.int: Dagster's own check
+    with pytest.raises(dg.DagsterInvalidConfigError, match='"FA_BT_PBO_BLOCKS" cannot be coerced into an int'):
+        check_run_settings(defs.resources)
