@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m financial_assets.bench
+	$(BIN)/python -m benchmarks
 
 ## the UI on the project's instance, with the report server (drift reports over HTTP, FA_ARTIFACTS_URL) beside it;
 ## both bind loopback. MLflow's UI, which model links open: .venv/bin/mlflow ui -p 5000 (README, MLflow)
@@ -82,4 +82,4 @@ bench-oracles-env: $(ORACLE_VENV)/.installed
 
 ## engine throughput vs vectorbt (warm JIT) and backtrader on the same signals, identical equity required
 bench-backtest: $(STAMP) $(ORACLE_VENV)/.installed
-	$(BIN)/python -m financial_assets.bench backtest
+	$(BIN)/python -m benchmarks backtest

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from financial_assets.app.runner import StageRun, run_range
 from financial_assets.core.calendar import retrain_sessions, trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.models.champions import CHAMPION, chain_of, prior_champion, sessions_between, summary_lines
 from financial_assets.models.promotion import AGE, FIRST_CHAMPION, NO_CHAMPION
-from financial_assets.runs.runner import StageRun, run_range
 from financial_assets.runs.stages import plan_stages
 from financial_assets.settings import DEFAULTS
 from financial_assets.sources.synthetic import SyntheticSource
@@ -125,8 +125,8 @@ def test_a_range_run_trains_only_at_retrain_dates_and_a_single_date_run_at_that_
 
 
 def test_a_nightly_run_over_a_date_off_the_retrain_calendar_trains_nothing(built: Built):
+    from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
     from financial_assets.runs.internals import launch_in_process
-    from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG
     from financial_assets.runs.stages import NIGHTLY_TAG
 
     day = "2010-09-15"  # not a quarter end

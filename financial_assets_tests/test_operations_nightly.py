@@ -12,13 +12,14 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from financial_assets.app.runner import register_tickers, run_range
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.defs.operations.nightly import closed_session
 from financial_assets.defs.operations.stage_jobs import MATURING_SESSIONS
-from financial_assets.runs.stages import NIGHTLY_TAG
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, session_keys
 from financial_assets.runs.internals import launch_in_process
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers, run_range, session_keys
+from financial_assets.runs.stages import NIGHTLY_TAG
 from financial_assets.runs.stages import plan_stages
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files

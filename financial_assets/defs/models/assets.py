@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.defs.bars.assets import concat
+from financial_assets.core.frames import concat
 from financial_assets.defs.models.evidence import LOOKBACK, Judge, Predictors, predict_dates
 from financial_assets.defs.models.resources import MlflowResource, PromotionResource, TrainingResource
 from financial_assets.defs.models.tracking import log_training, record, register, sync_aliases
@@ -33,6 +33,7 @@ from financial_assets.defs.resources import LakeResource, MarketResource
 from financial_assets.models import DataDescription, Predictor, TrainingConfig, TrainingResult, is_label_column
 from financial_assets.models.asof import model_types_at, training_dates
 from financial_assets.models.champions import CHALLENGER, CHAMPION, chain_of, serving
+from financial_assets.models.config import POOLED
 from financial_assets.models.folds import FOLD_COLUMNS, AsOfFolds, as_of_folds
 from financial_assets.models.parallel import TrainingTask, train_in_order
 from financial_assets.runs.internals import planned_partitions, report_partitions
@@ -41,8 +42,6 @@ from financial_assets.runs.stages import NIGHTLY_TAG
 from financial_assets.tracking.store import mlflow_run_url
 
 GROUP = "models"
-#: the training unit of a model pooled over the run's tickers (tickers are upper case, so it never clashes)
-POOLED = "pooled"
 #: trained_model's metric columns (the named MLflow metrics) and the baselines beside them
 METRICS = ("oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "oos_auc_pooled", "oos_balanced_accuracy", "oos_accuracy",
            "oos_log_loss")
