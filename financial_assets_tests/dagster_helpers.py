@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from financial_assets.runs.runner import StageRun, launch, register_tickers
+from financial_assets.app.runner import StageRun, launch, register_tickers
 from financial_assets.settings import DEFAULTS
 
 

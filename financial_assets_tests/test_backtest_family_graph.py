@@ -6,8 +6,8 @@ import dagster as dg
 import mlflow
 import pytest
 
+from financial_assets.app.runner import run_range
 from financial_assets.definitions import defs
-from financial_assets.runs.runner import run_range
 from financial_assets.sources import SyntheticSource
 from financial_assets.storage.lake import ParquetLake
 from financial_assets.tracking import mlflow_uris

@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from financial_assets.cli import EXIT_REJECTED, main
+from financial_assets.app.cli import EXIT_REJECTED, main
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.core.tickers import normalize_ticker

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from financial_assets.bench import backtest
+from benchmarks import backtest
 
 LINE = re.compile(r"^BENCH backtest_throughput_next_close \S+ bars/s ratio=\S+ vs numpy_fixed_notional_vectorised$")
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from financial_assets.bench.operations import DriftCase, drift_check_line
+from benchmarks.operations import DriftCase, drift_check_line
 
 COLUMNS = ["f0", "f1", "f2"]
 

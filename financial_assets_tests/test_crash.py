@@ -20,8 +20,8 @@ RANGE = ("2012-01-03", "2012-03-30")
 
 SCRIPT = """
 import sys, dagster as dg
+from financial_assets.app.runner import run_range
 from financial_assets.definitions import defs
-from financial_assets.runs.runner import run_range
 tickers = ["SYN000", "SYN001", "SYN002", "SYN003"]
 summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "%s", "%s", jobs={"%s"})
 sys.exit(0 if summary.success else 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,13 @@ def test_a_history_that_starts_on_a_holiday_has_no_partition_on_it():
     keys = _partition_keys_under({"FA_HISTORY_START": "2024-01-01", "FA_HISTORY_END": "2024-12-31",
                                   "FA_SOURCE": "synthetic"})
     assert keys[0] == "2024-01-02" and len(keys) == 252
+
+
+def test_descriptions_hold_no_bare_angle_brackets_that_the_ui_would_drop():
+    """The UI renders descriptions as Markdown, where `fa_<ticker>_<label>` outside backticks shows as `fa__`."""
+    graph = defs.resolve_asset_graph()
+    texts = {key.to_user_string(): graph.get(key).description for key in graph.get_all_asset_keys()}
+    texts |= {str(key): graph.get_check_spec(key).description for key in graph.asset_check_keys}
+    texts |= {d.name: d.description for d in [*defs.jobs, *defs.sensors, *defs.schedules]}
+    bare = {name: re.findall(r"<\w+>", re.sub(r"`[^`]*`", "", text)) for name, text in texts.items() if text}
+    assert {name: tags for name, tags in bare.items() if tags} == {}

@@ -1,10 +1,10 @@
-"""The GraphQL scale benchmark (financial_assets/bench/graphql_scale.py) at a small size: it fills an
+"""The GraphQL scale benchmark (benchmarks/graphql_scale.py) at a small size: it fills an
 instance through the project's runner, evaluating the status-cache sensor after each run, serves it, and
 prints its BENCH lines: the fresh webserver's first status query against the same query without the
 sensor's refresh, and that one against the instance API.
 
 The full size (100 tickers x 4 years, about 100,000 partitions) takes minutes: run it with
-`python -m financial_assets.bench.graphql_scale`.
+`python -m benchmarks.graphql_scale`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ LINE = re.compile(r"^BENCH (\S+) (\S+) s ratio=(\S+) vs (\S+)$", re.M)
 
 
 def test_the_benchmark_fills_refreshes_serves_and_times_the_partition_status_query():
-    command = [sys.executable, "-m", "financial_assets.bench.graphql_scale", "--tickers", "3", "--years", "1"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=280)
+    command = [sys.executable, "-m", "benchmarks.graphql_scale", "--tickers", "3", "--years", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=280, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     lines = {name: (float(seconds), float(ratio), vs) for name, seconds, ratio, vs in LINE.findall(done.stdout)}
     assert set(lines) == {"graphql_partition_status", "graphql_partition_status_warm",

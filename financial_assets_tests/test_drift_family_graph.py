@@ -18,15 +18,15 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from financial_assets.app.runner import run_range
 from financial_assets.definitions import defs
-from financial_assets.sources import SyntheticSource
 from financial_assets.defs.operations.alerting import retrain_outcome_sensor
 from financial_assets.defs.operations.resources import AlertsResource, RetrainResource
 from financial_assets.defs.operations.retrain import SENSOR
 from financial_assets.defs.resources import LakeResource
 from financial_assets.runs.internals import launch_in_process
-from financial_assets.runs.runner import run_range
 from financial_assets.runs.stages import BARS_JOB, MODELS_JOB, SQL_MODELS_JOB
+from financial_assets.sources import SyntheticSource
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files
 from financial_assets_tests.dagster_helpers import check_results, module_settings, partition_metadata, run_stage

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from financial_assets.app.dvc_metrics import STAGES, write_metrics
 from financial_assets.backtest.track_record import HISTORY
-from financial_assets.runs.dvc_metrics import STAGES, write_metrics
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.fixtures.deploy.services import ROOT, require
 from financial_assets_tests.synthetic_bars import planted_edge_files
@@ -89,7 +89,7 @@ def test_every_stage_materializes_one_dagster_stage_and_tracks_its_lake_folders(
         assert data_deps <= written, f"{name} depends on {sorted(data_deps - written)}, which no earlier stage writes"
         assert all((ROOT / d).exists() for d in stage["deps"] if not d.startswith(LAKE)), name
         written |= outs
-        (metrics,) = [c for c in commands if "financial_assets.runs.dvc_metrics" in c]
+        (metrics,) = [c for c in commands if "financial_assets.app.dvc_metrics" in c]
         assert f"dvc_metrics {name} " in metrics and f"--out metrics/{name}.json" in metrics
         assert [next(iter(m)) for m in stage["metrics"]] == [f"metrics/{name}.json"]
         for param in stage["params"]:  # a whole section or one key of it (`universe.benchmark`)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from financial_assets import cli
+from financial_assets.app import cli
+from financial_assets.app import catalog
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
-from financial_assets.runs import catalog
 from financial_assets.runs.stages import BARS_JOB, SQL_MODELS_JOB
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import clean_bars, write_bar_files
@@ -25,7 +25,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module", autouse=True)
 def stage_cache(tmp_path_factory) -> Iterator[Path]:
-    """A private cache folder for the commands of this module, holding this code's asset stages (`runs.catalog`), as
+    """A private cache folder for the commands of this module, holding this code's asset stages (`app.catalog`), as
     any earlier command leaves it."""
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
@@ -139,7 +139,7 @@ WRONG = {
 
 #: runs the command line, then names the heavy modules it imported: a wrong argument must be refused without them
 PROBE = """import sys
-from financial_assets.cli import main
+from financial_assets.app.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as stop:  # argparse refuses a malformed argument this way

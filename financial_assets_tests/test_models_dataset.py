@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from financial_assets.core.errors import BarDataError
 from financial_assets.labels.compute import LABEL_COLUMNS
 from financial_assets.models import TrainingConfig, build_dataset, is_label_column, label_source
 from financial_assets_tests.models_data import random_walk_table
@@ -74,3 +75,9 @@ def test_duplicate_rows_and_text_features_are_refused(table):
         build_dataset(pd.concat([table, table.iloc[:1]]), TrainingConfig(ticker="RW0"), "2011-01-01")
     with pytest.raises(ValueError, match="numeric"):
         build_dataset(table.assign(note="x"), TrainingConfig(ticker="RW0"), "2011-01-01")
+
+
+def test_a_ticker_without_rows_is_a_bar_data_error_naming_it(table):
+    """cv_folds and trained_model skip a held-back ticker with a warning (a BarDataError) instead of failing the run."""
+    with pytest.raises(BarDataError, match=r"^\[ticker_rows\] ticker='HELD': "):
+        build_dataset(table, TrainingConfig(ticker="HELD", label="dir_5"), pd.Timestamp("2010-09-15"))

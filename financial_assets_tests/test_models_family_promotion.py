@@ -50,6 +50,7 @@ def test_without_a_champion_the_first_model_through_the_gate_serves_and_one_that
     assert failed.reason.startswith("no champion: v7 AUC 0.5100 [0.4800, 0.5400] fails the gate")
     first = decide(GOOD, POLICY, None)
     assert (first.kind, first.serving, first.promoted) == (FIRST_CHAMPION, 7, True)
+    assert first.reason.startswith("first champion (none was serving): v7 AUC ")
 
 
 def _pairs(rng: np.random.Generator, n: int, champion_skill: float, challenger_skill: float,

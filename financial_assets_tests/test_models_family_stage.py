@@ -21,16 +21,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from financial_assets.app.runner import StageRun, run_range
 from financial_assets.core.calendar import retrain_sessions, trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.models.champions import CHAMPION, chain_of, prior_champion, sessions_between, summary_lines
 from financial_assets.models.promotion import AGE, FIRST_CHAMPION, NO_CHAMPION
-from financial_assets.runs.runner import StageRun, run_range
 from financial_assets.runs.stages import BARS_JOB, MODELS_JOB, SQL_MODELS_JOB
+from financial_assets.settings import DEFAULTS
 from financial_assets.sources.synthetic import SyntheticSource
 from financial_assets.storage.artifacts import ArtifactStore
 from financial_assets.storage.lake import ParquetLake
 from financial_assets.tracking import SERVING_VERSION, MlflowStore, mlflow_uris
+from financial_assets.tracking.store import mlflow_run_url
 from financial_assets_tests.dagster_helpers import (check_results, materialized, module_settings, partition_metadata,
                                                     run_stage)
 
@@ -122,8 +124,8 @@ def test_a_range_run_trains_only_at_retrain_dates_and_a_single_date_run_at_that_
 
 
 def test_a_nightly_run_over_a_date_off_the_retrain_calendar_trains_nothing(built: Built):
+    from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
     from financial_assets.runs.internals import launch_in_process
-    from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG
     from financial_assets.runs.stages import NIGHTLY_TAG
 
     day = "2010-09-15"  # not a quarter end
@@ -228,8 +230,11 @@ def test_a_model_failing_the_gate_never_serves_and_without_a_champion_only_the_s
     assert (mine["challenger_as_of"] < mine["date"]).all()
     meta = partition_metadata(built.instance, "predictions", f"{mine['date'].iloc[-1]:%Y-%m-%d}|NOISE")
     assert meta["champion"] == "no champion" and "probability" not in meta and 0 <= meta["challenger_probability"] <= 1
-    assert partition_metadata(built.instance, "trained_model", f"{TRAINED[-1]:%Y-%m-%d}|NOISE")["serving"] == (
-        "no champion")
+    model_meta = partition_metadata(built.instance, "trained_model", f"{TRAINED[-1]:%Y-%m-%d}|NOISE")
+    assert model_meta["serving"] == "no champion"
+    # the partition links the model's MLflow run in the MLflow UI (FA_MLFLOW_UI_URL)
+    assert model_meta["mlflow_run_logistic"] == mlflow_run_url(DEFAULTS["FA_MLFLOW_UI_URL"],
+                                                          noise.iloc[-1]["mlflow_run_id"])
     # no served prediction anywhere comes from a model that failed the gate, or whose interval reaches below 0.5
     served = predictions.loc[predictions["model_version"].notna()]
     models = trained.drop_duplicates(["ticker", "model_version"]).set_index(["ticker", "model_version"])

@@ -8,12 +8,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from financial_assets.app.runner import register_tickers
 from financial_assets.defs.operations.alerting import (ALERT_TAG, retrain_outcome_sensor, run_failure_alert_sensor,
                                                        run_subject)
 from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.operations.retrain import RETRAIN_TAG
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from financial_assets.defs.resources import LakeResource
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.test_alerts_sinks import Recorder
 from financial_assets_tests.test_operations_retrain import fail, tick

@@ -9,21 +9,21 @@ from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 import pytest
 
+from financial_assets.app.runner import register_tickers, run_range
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.defs.operations.nightly import closed_session
 from financial_assets.defs.operations.stage_jobs import MATURING_SESSIONS
-from financial_assets.runs.stages import NIGHTLY_TAG
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, session_keys
 from financial_assets.runs.internals import launch_in_process
-from financial_assets.labels.compute import HORIZONS, TB_COLUMNS, TripleBarrierConfig
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers, run_range, session_keys
+from financial_assets.runs.stages import NIGHTLY_TAG
 from financial_assets.runs.stages import plan_stages
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files
+from financial_assets_tests.matured_labels import unmatured_nulls
 from financial_assets_tests.synthetic_bars import random_bars
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -118,7 +118,6 @@ def test_each_stage_success_launches_the_next_stage_for_the_same_night(instance)
 #: synthetic bars of two tickers on every session of this span; partitions from HISTORY_START on
 BAR_SESSIONS = [d.date().isoformat() for d in trading_sessions("XNYS", "2012-05-01", "2013-03-01")]
 HISTORY_START = "2012-09-04"
-TB_HORIZON = TripleBarrierConfig().horizon
 
 
 def _synthetic_folder(folder: Path) -> Path:
@@ -127,20 +126,6 @@ def _synthetic_folder(folder: Path) -> Path:
         bars = random_bars(len(BAR_SESSIONS), seed)
         frames[ticker] = bars.assign(date=BAR_SESSIONS)
     return write_bar_files(folder, frames)
-
-
-def _unmatured_nulls(frame: pd.DataFrame, bars: pd.DataFrame) -> list[str]:
-    """`asset:ticker:date:column` of every label that is null although its horizon's bars are in the lake."""
-    found = []
-    for ticker, rows in frame.groupby("ticker"):
-        dates = np.sort(bars.loc[bars["ticker"] == ticker, "date"].to_numpy())
-        after = len(dates) - np.searchsorted(dates, rows["date"].to_numpy(), side="right")  # bars after each row
-        columns = {**{f"{name}_{h}": h for h in HORIZONS for name in ("fwd_ret", "dir", "t1")},
-                   **dict.fromkeys(TB_COLUMNS, TB_HORIZON)}
-        for column, horizon in columns.items():
-            missing = rows[column].isna().to_numpy() & (after >= horizon)
-            found += [f"{ticker}:{d.date()}:{column}" for d in rows["date"][missing]]
-    return found
 
 
 def _night(instance: dg.DagsterInstance, day: str) -> list[dg.DagsterRun]:
@@ -170,8 +155,8 @@ def test_every_night_and_every_catch_up_rewrites_each_label_that_matured(tmp_pat
             first = runs[0].tags[RANGE_START_TAG].split("|")[0]
             bars = lake.read("validated_bars")
             assert bars["date"].max() == pd.Timestamp(day)
-            assert _unmatured_nulls(lake.read("labels"), bars) == [], day
-            assert _unmatured_nulls(lake.read("training_table"), bars) == [], day
+            assert unmatured_nulls(lake.read("labels"), bars) == [], day
+            assert unmatured_nulls(lake.read("training_table"), bars) == [], day
             # the window is what matured: the longest horizon's sessions up to the night before, no more
             assert first == session_keys(end=day)[-sessions - MATURING_SESSIONS], day
             assert runs[1].tags[RANGE_START_TAG] == first

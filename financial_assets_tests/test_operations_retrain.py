@@ -9,16 +9,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from financial_assets.app.runner import register_tickers
 from financial_assets.definitions import defs
 from financial_assets.defs.drift.checks import CHECK_KEY
 from financial_assets.defs.operations.resources import AlertsResource, RetrainResource
 from financial_assets.defs.operations.retrain import RETRAIN_TAG, RUN_KEY_TAG, SENSOR, SENSOR_NAME_TAG
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers
-from financial_assets.runs.stages import plan_stages
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
+from financial_assets.runs.stages import MODELS_JOB
 
 REPOSITORY = defs.get_repository_def()
 SENSOR_DEF = REPOSITORY.get_sensor_def(SENSOR)
-MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("trained_model") in s.asset_keys)
 
 
 def fail(instance: dg.DagsterInstance, *partitions: tuple[str, str], model: str = "v1") -> None:

@@ -141,7 +141,7 @@ def test_a_range_of_the_real_graph_shows_every_written_partition_materialized(in
 
 
 def test_runs_of_the_projects_commands_carry_their_code_location_origin(instance, data_dir):
-    from financial_assets.runs.runner import register_tickers
+    from financial_assets.app.runner import register_tickers
 
     register_tickers(instance, ["AAPL"])
     run = launch_in_process(instance, BARS_JOB, {"dagster/asset_partition_range_start": "2013-01-02|AAPL",

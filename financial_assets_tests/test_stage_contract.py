@@ -18,9 +18,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from financial_assets.app.runner import StageRun, run_range
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
-from financial_assets.runs.runner import StageRun, run_range
 from financial_assets.runs.stages import BARS_JOB, SQL_MODELS_JOB, Stage, plan_stages
 from financial_assets.sources.synthetic import SyntheticSource
 from financial_assets.storage.lake import ParquetLake

@@ -142,7 +142,7 @@ def test_the_champion_serves_on_loopback_fast(store: MlflowStore) -> None:
     frame = _features(12, n=5)
     with serve_model(f"models:/{name}@champion", store) as served:
         np.testing.assert_allclose(served.predict(frame), model.predict_proba(frame), rtol=1e-9)
-        # latency is a benchmark (python -m financial_assets.bench serving), not a test: only that it is measured
+        # latency is a benchmark (python -m benchmarks serving), not a test: only that it is measured
         assert served_p95_latency_ms(served, frame.head(1), requests_count=20) > 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{served.url}/ping", timeout=2)

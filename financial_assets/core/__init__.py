@@ -1,1 +1,2 @@
-"""Domain-free building blocks: bar columns, errors, ticker names, trading calendars, the look-ahead guard."""
+"""Domain-free building blocks: bar columns, errors, ticker names, trading calendars, the look-ahead guard, frame
+stacking."""

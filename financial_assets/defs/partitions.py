@@ -18,9 +18,12 @@ import pandas as pd
 
 from financial_assets.core.calendar import ALWAYS_OPEN, close_ticks, weekday_holidays
 from financial_assets.core.errors import BarDataError
-from financial_assets.core.history_span import fixed_history_end
 from financial_assets.core.tickers import TICKERS_PARTITION_NAME
-from financial_assets.settings import env
+from financial_assets.defs.load_time import LOAD
+
+#: the tags of a run over a partition range (first...last), which the stage sensors and alerts read back
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def date_partitions(calendar: str, start: str, end: str | None) -> dg.TimeWindowPartitionsDefinition:
@@ -47,13 +50,19 @@ def date_partitions(calendar: str, start: str, end: str | None) -> dg.TimeWindow
 
 def _date_partitions() -> dg.TimeWindowPartitionsDefinition:
     """The date partitions of the settings: FA_CALENDAR from FA_HISTORY_START to FA_HISTORY_END, else to the embedded
-    data's last session, else (a live source) to the newest closed session (`core.history_span`)."""
-    return date_partitions(env("FA_CALENDAR"), env("FA_HISTORY_START"), fixed_history_end())
+    data's last session, else (a live source) to the newest closed session (`load_settings.py`)."""
+    return date_partitions(LOAD.calendar, LOAD.history_start, LOAD.fixed_history_end)
 
 
 trading_date_partitions = _date_partitions()
 ticker_partitions = dg.DynamicPartitionsDefinition(name=TICKERS_PARTITION_NAME)
 bar_partitions = dg.MultiPartitionsDefinition({"date": trading_date_partitions, "ticker": ticker_partitions})
+
+
+def session_keys(start: str | None = None, end: str | None = None) -> list[str]:
+    """Date partition keys between start and end inclusive (defaults: the whole partition set)."""
+    keys = trading_date_partitions.get_partition_keys()
+    return [k for k in keys if (start is None or k >= start) and (end is None or k <= end)]
 
 
 def _split(key: str | dg.MultiPartitionKey) -> tuple[str, str]:

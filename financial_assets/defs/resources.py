@@ -1,4 +1,10 @@
-"""The project's resources, each setting bound once from its FA_* variable; runs and the command line share them."""
+"""The project's shared resources, each setting bound once from its FA_* variable; runs and the command line share them.
+
+Their fields are run-time settings: `dg.EnvVar` reads them when a run starts. Dagster 1.13 binds an EnvVar only to a
+`str` field (`dg.EnvVar.int` to an `int` one; a bool, float or Literal field refuses it), so a field that holds a
+number or a choice as text has its check in the resource's `check_settings`, and `check_run_settings` runs every
+check when the code location loads: a typo fails the load, not a step minutes into a run.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ import pandas as pd
 
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources import BarSource, make_source
+from financial_assets.defs.load_time import LOAD
+from financial_assets.sources import INTRADAY_MODES, KINDS, BarSource, make_source
 from financial_assets.storage.artifacts import ArtifactStore
 from financial_assets.storage.lake import ParquetLake
 
@@ -38,6 +45,21 @@ class MarketResource(dg.ConfigurableResource):
         """The configured feature set, or None for the registry's default set."""
         names = [n.strip() for n in self.features.split(",") if n.strip()]
         return names or None
+
+    def check_settings(self) -> None:
+        """FA_MAX_REJECTED_SHARE is a fraction and FA_FEATURES names registry features."""
+        try:
+            share = float(self.rejected_share_limit)
+        except ValueError:
+            share = -1.0
+        if not 0 <= share <= 1:
+            raise ValueError(f"FA_MAX_REJECTED_SHARE must be a fraction from 0 to 1, got {self.rejected_share_limit!r}")
+        from financial_assets.features import resolve_feature_names  # TA-Lib: the command line's checks skip it
+
+        try:
+            resolve_feature_names(self.feature_names())
+        except ValueError as error:
+            raise ValueError(f"FA_FEATURES: {error}") from error
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -97,6 +119,13 @@ class BarSourceResource(dg.ConfigurableResource):
         return make_source(self.kind, folder=self.folder, tickers=names, seed=self.seed, n_synthetic=self.n_synthetic,
                            calendar_code=self.market.calendar, start=self.market.history_start, intraday=self.intraday)
 
+    def check_settings(self) -> None:
+        """FA_SOURCE and FA_INTRADAY name known choices (the source's own inputs are checked when it is read)."""
+        if self.kind.strip().lower() not in (*KINDS, "yahoo"):
+            raise ValueError(f"FA_SOURCE must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.intraday not in INTRADAY_MODES:
+            raise ValueError(f"FA_INTRADAY must be one of {', '.join(INTRADAY_MODES)}, got {self.intraday!r}")
+
     def benchmark(self, universe: Collection[str]) -> str:
         """The market ticker of the cross-asset features; an error when it is not in `universe`."""
         named = self.market.benchmark_ticker.strip().upper()
@@ -111,9 +140,13 @@ class BarSourceResource(dg.ConfigurableResource):
         return chosen
 
 
+#: FA_DATA_DIR, bound once: the lake, the artefacts, MLflow's embedded store and the alert log all live under it
+DATA_DIR = dg.EnvVar("FA_DATA_DIR")
+
+
 def _bind() -> dict[str, dg.ConfigurableResource]:
     market = MarketResource(
-        calendar=dg.EnvVar("FA_CALENDAR"),
+        calendar=LOAD.calendar,  # a load-time setting: the partitions are built from it
         history_start=dg.EnvVar("FA_HISTORY_START"),
         benchmark_ticker=dg.EnvVar("FA_BENCHMARK_TICKER"),
         features=dg.EnvVar("FA_FEATURES"),
@@ -121,7 +154,7 @@ def _bind() -> dict[str, dg.ConfigurableResource]:
     )
     return {
         "market": market,
-        "lake": LakeResource(data_dir=dg.EnvVar("FA_DATA_DIR")),
+        "lake": LakeResource(data_dir=DATA_DIR),
         "bar_source": BarSourceResource(
             kind=dg.EnvVar("FA_SOURCE"),
             folder=dg.EnvVar("FA_SOURCE_DIR"),
@@ -143,6 +176,18 @@ def resolved_resources() -> Iterator[dict[str, dg.ConfigurableResource]]:
     """The same resources with their settings read now, for code outside a run (command line, benchmarks)."""
     with ExitStack() as stack:
         yield {name: stack.enter_context(r.process_config_and_initialize_cm()) for name, r in RESOURCES.items()}
+
+
+def check_run_settings(resources: Mapping[str, object]) -> None:
+    """Read every resource's settings from the environment now and run its `check_settings`: a ValueError naming the
+    setting when one is wrong."""
+    for name, resource in resources.items():
+        if not isinstance(resource, dg.ConfigurableResource):
+            continue
+        with resource.process_config_and_initialize_cm() as resolved:
+            check = getattr(resolved, "check_settings", None)
+            if check is not None:
+                check()
 
 
 @dg.definitions

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 import pandas as pd
 
-from financial_assets.defs.bars.holdback import tickers_going_on
+from financial_assets.defs.holdback import tickers_going_on
 from financial_assets.defs.metadata import partition_metadata, require_upstream
 from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
 from financial_assets.runs.internals import planned_partitions, report_partitions

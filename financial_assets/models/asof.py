@@ -11,6 +11,8 @@ from financial_assets.models.config import SEQUENCE_MODELS
 #: FA_RETRAIN_CALENDAR=auto: the calendar of a run whose dates span at most so many days. A nightly run, a drift
 #: retrain or a catch-up keeps the monthly cadence; a backfill of years trains a model a quarter per ticker (a first
 #: run over 4 years: 15, not 45), one of decades a model a year, at the cost of older models in between
+#: FA_RETRAIN_CALENDAR value that picks the calendar from the span of the run (AUTO_CALENDARS)
+AUTO = "auto"
 AUTO_CALENDARS: tuple[tuple[int, str], ...] = ((366, "month_end"), (8 * 366, "quarter_end"))
 AUTO_LONGEST = "year_end"
 
@@ -18,7 +20,7 @@ AUTO_LONGEST = "year_end"
 def retrain_calendar_of(setting: str, run_dates: pd.DatetimeIndex) -> str:
     """The retrain calendar of a run over `run_dates`: `setting`, or for `auto` the one AUTO_CALENDARS gives the span
     from its first to its last date."""
-    if setting != "auto":
+    if setting != AUTO:
         return setting
     dates = pd.DatetimeIndex(run_dates)
     span = (dates.max() - dates.min()).days if len(dates) else 0

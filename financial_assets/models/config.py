@@ -9,6 +9,8 @@ from types import MappingProxyType
 MODEL_TYPES: tuple[str, ...] = ("xgboost", "lstm", "transformer", "logistic", "majority", "previous_sign")
 SEQUENCE_MODELS: tuple[str, ...] = ("lstm", "transformer")
 CV_KINDS: tuple[str, ...] = ("walk_forward", "purged_kfold", "cpcv")
+#: the training unit of a model pooled over the run's tickers (tickers are upper case, so it never clashes)
+POOLED = "pooled"
 #: registry features whose value follows the sign of returns over more than 5 bars: the levels of trends and
 #: oscillators. Within a test block of a random walk such a level carries the block's earlier labels (a demeaned
 #: near-unit-root level looks mean-reverting in any finite sample, the Dickey-Fuller bias): a model reading them

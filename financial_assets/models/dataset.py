@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from financial_assets.core.errors import BarDataError
 from financial_assets.models.config import TrainingConfig
 
 _LABEL = re.compile(r"^(fwd_ret|dir|t1)_\d+$|^tb_|^t1$")
@@ -144,7 +145,8 @@ def _select_tickers(frame: pd.DataFrame, config: TrainingConfig) -> pd.DataFrame
     if config.ticker is not None:
         chosen = frame[frame["ticker"] == config.ticker]
         if chosen.empty:
-            raise ValueError(f"ticker {config.ticker!r} is not in the frame")
+            raise BarDataError("ticker_rows", "no rows of this ticker in the training table (held back, or no bars "
+                               "yet)", ticker=config.ticker)
         return chosen
     if len(tickers) != 1:
         raise ValueError(f"the frame holds {len(tickers)} tickers: set config.ticker or config.pooled")

@@ -267,8 +267,8 @@ def decide(new: Evidence, policy: Policy, champion: Champion | None, paired: Pai
     passed = gate(new, policy.min_oos_rows)
     if champion is None:
         if passed.passed:
-            return Decision(FIRST_CHAMPION, new.version, new.version, f"no champion in force; {passed.reason}",
-                            passed, None, None)
+            return Decision(FIRST_CHAMPION, new.version, new.version,
+                            f"first champion (none was serving): {passed.reason}", passed, None, None)
         return Decision(NO_CHAMPION, new.version, None, f"no champion: {passed.reason}", passed, None, None)
     c = champion.evidence
     retired = []

@@ -32,8 +32,8 @@ from financial_assets.backtest.track_record import (HISTORY, MODEL, MODEL_COLUMN
                                                     oof_sources, period_statistics, served_models, ticker_ledger,
                                                     traded_predictions)
 from financial_assets.core.errors import BarDataError
+from financial_assets.core.frames import concat
 from financial_assets.defs.backtest.resources import StrategyResource
-from financial_assets.defs.bars.assets import concat
 from financial_assets.defs.history import adjusted_history
 from financial_assets.defs.metadata import partition_metadata
 from financial_assets.defs.models.resources import MlflowResource

@@ -13,8 +13,8 @@ _STOPS = ("stop_loss", "take_profit")
 
 
 class StrategyResource(dg.ConfigurableResource):
-    """The strategy's fills, mode, edge threshold, sizing, cash rule, costs and stops; EnvVar binds text, `config`
-    parses it."""
+    """The strategy's fills, mode, edge threshold, sizing, cash rule, costs and stops. EnvVar binds a count to an `int`
+    field and anything else as text, which `config` parses (`check_settings` when the code location loads)."""
 
     fill: str
     mode: str
@@ -22,7 +22,7 @@ class StrategyResource(dg.ConfigurableResource):
     sizing: str
     fraction: str
     target_vol: str
-    vol_window: str
+    vol_window: int
     kelly_fraction: str
     max_leverage: str
     borrow: str  # true | false
@@ -32,9 +32,9 @@ class StrategyResource(dg.ConfigurableResource):
     stop_loss: str  # empty: no stop
     take_profit: str
     threshold_grid: str  # comma-separated edge thresholds
-    pbo_blocks: str
+    pbo_blocks: int
     min_exposure: str
-    min_trades: str
+    min_trades: int
 
     def config(self) -> BacktestConfig:
         """The configured strategy, checked by BacktestConfig."""
@@ -42,7 +42,7 @@ class StrategyResource(dg.ConfigurableResource):
         borrow = self.borrow.strip().lower()
         if borrow not in ("true", "false"):
             raise ValueError(f"FA_BT_BORROW must be true or false, got {self.borrow!r}")
-        return BacktestConfig(fill=self.fill, mode=self.mode, sizing=self.sizing, vol_window=int(self.vol_window),
+        return BacktestConfig(fill=self.fill, mode=self.mode, sizing=self.sizing, vol_window=self.vol_window,
                               borrow=borrow == "true", **{name: float(getattr(self, name)) for name in _FLOATS},
                               **stops)
 
@@ -52,15 +52,24 @@ class StrategyResource(dg.ConfigurableResource):
 
     def max_blocks(self) -> int:
         """The most CSCV blocks PBO cuts the out-of-fold returns into."""
-        return int(self.pbo_blocks)
+        return self.pbo_blocks
 
     def reliability(self) -> tuple[float, int]:
         """The exposure and the trades below which PSR and DSR are marked unreliable."""
-        return float(self.min_exposure), int(self.min_trades)
+        return float(self.min_exposure), self.min_trades
+
+    def check_settings(self) -> None:
+        """Every FA_BT_* setting parsed as a run parses it, and the strategy checked by BacktestConfig."""
+        for name, read in (("FA_BT_* strategy", self.settings), ("FA_BT_MIN_EXPOSURE", self.reliability)):
+            try:
+                read()
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from error
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
     """Binds the strategy resource, each field from FA_BT_<FIELD>."""
-    fields = {name: dg.EnvVar(f"FA_BT_{name.upper()}") for name in StrategyResource.model_fields}
+    fields = {name: (dg.EnvVar.int if field.annotation is int else dg.EnvVar)(f"FA_BT_{name.upper()}")
+              for name, field in StrategyResource.model_fields.items()}
     return dg.Definitions(resources={"strategy": StrategyResource(**fields)})

@@ -15,7 +15,7 @@ import pandas as pd
 from financial_assets.alerts import Alert, AlertDeliveryError
 from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.resources import LakeResource
-from financial_assets.runs.report import IDENTITY, TickerProblem
+from financial_assets.validation.problems import IDENTITY, TickerProblem
 from financial_assets.validation.rules import ERROR
 
 

@@ -12,9 +12,9 @@ import pandas as pd
 from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
+from financial_assets.core.frames import concat
 from financial_assets.defs.bars.alerts import new_rejections, send_rejection_alerts, stored_rows
 from financial_assets.defs.history import WARMUP_ASSET, keep_run_rows
-from financial_assets.defs.operations.freshness import VALIDATED_BARS_FRESHNESS
 from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.partitions import bar_key
 from financial_assets.defs.resources import BarSourceResource, LakeResource, MarketResource
@@ -36,12 +36,6 @@ RAW_INTRADAY_ASSET = "raw_intraday_bars"
 SOURCE_REJECTIONS_ASSET = "source_rejections"
 #: the earliest date a calendar is asked for when looking for warm-up sessions
 _EARLIEST = "1990-01-02"
-
-
-def concat(frames: list[pd.DataFrame], columns: tuple[str, ...] | list[str]) -> pd.DataFrame:
-    """The non-empty frames stacked, or an empty frame with `columns`."""
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
 
 
 def warmup_sessions(market: MarketResource, feature_names: list[str] | None) -> pd.DatetimeIndex:
@@ -144,7 +138,6 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
     specs=[
         dg.AssetSpec(
             "validated_bars", deps=[raw_bars], group_name="bars", kinds={"python", "parquet"},
-            freshness_policy=VALIDATED_BARS_FRESHNESS,
             description="Bars that passed every ERROR rule, with split-adjusted prices beside the raw ones: adj_open, "
             "adj_high, adj_low, adj_close = raw price x adj_factor, where adj_factor = the source's adjusted close / "
             "close (1 without one), so splits and dividends do not look like crashes; adj_volume = volume / adj_factor. "

@@ -13,7 +13,7 @@ import pandas as pd
 from financial_assets.core.tickers import TICKERS_PARTITION_NAME
 from financial_assets.defs.bars import check_state
 from financial_assets.defs.bars.assets import CONTEXT_BARS
-from financial_assets.defs.bars.holdback import tickers_going_on
+from financial_assets.defs.holdback import tickers_going_on
 from financial_assets.defs.partitions import dates_by_ticker
 from financial_assets.defs.resources import LakeResource, MarketResource
 from financial_assets.validation.pandera_schema import pandera_failures

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.defs.models.assets import POOLED
 from financial_assets.defs.resources import LakeResource
 from financial_assets.drift import PREDICTION_COLUMN, DriftConfig
 from financial_assets.drift.calibration import values_needed
 from financial_assets.drift.columns import CALENDAR_REASON, calendar_features, feature_memory
 from financial_assets.models import TrainingConfig, build_dataset, label_source
+from financial_assets.models.config import POOLED
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,15 @@ class DriftResource(dg.ConfigurableResource):
         """The HTTP address of an artefact, from its path relative to the artefacts folder."""
         return f"{self.artifacts_url.rstrip('/')}/{relative.as_posix()}"
 
-    def report_dates(self, run_dates: pd.DatetimeIndex, sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """The run's dates on the drift calendar (the last session of each period of `sessions`) and its last date."""
+    def check_settings(self) -> None:
+        """FA_DRIFT_CALENDAR names a period or `last`."""
         if self.calendar not in (*RETRAIN_PERIODS, LAST_ONLY):
             raise ValueError(f"FA_DRIFT_CALENDAR must be one of {sorted(RETRAIN_PERIODS)} or {LAST_ONLY}, "
                              f"got {self.calendar!r}")
+
+    def report_dates(self, run_dates: pd.DatetimeIndex, sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """The run's dates on the drift calendar (the last session of each period of `sessions`) and its last date."""
+        self.check_settings()
         run_dates = pd.DatetimeIndex(run_dates).unique().sort_values()
         if self.calendar == LAST_ONLY:
             return run_dates[-1:]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.defs.bars.assets import concat
+from financial_assets.core.frames import concat
 from financial_assets.defs.models.evidence import LOOKBACK, Judge, predict_dates
 from financial_assets.defs.models.ledger import model_facts, model_rows, oof_rows
 from financial_assets.defs.models.metadata import fold_metadata, model_metadata
@@ -36,13 +36,12 @@ from financial_assets.defs.ticker_date import TickerDates, Written, ticker_date_
 from financial_assets.models import Predictor, TrainingConfig, TrainingResult, is_label_column
 from financial_assets.models.asof import model_types_at, training_dates
 from financial_assets.models.champions import chain_of, serving
+from financial_assets.models.config import POOLED
 from financial_assets.models.folds import FOLD_COLUMNS, as_of_folds
 from financial_assets.models.parallel import TrainingTask, train_in_order
 from financial_assets.runs.stages import NIGHTLY_TAG, SQL_MODELS_JOB
 
 GROUP = "models"
-#: the training unit of a model pooled over the run's tickers (tickers are upper case, so it never clashes)
-POOLED = "pooled"
 #: models read every training_table date up to their as-of date and predictions read every earlier model: Dagster
 #: has no "every earlier date" mapping, and mapping each date of a range one by one costs seconds (see sql_models)
 _EARLIER = dg.AllPartitionMapping()
@@ -161,7 +160,7 @@ def _unit_of(task: TrainingTask) -> str:
     description="The model of the ticker as of D (FA_MODEL_TYPES, default xgboost; torch models only at the run's last "
     "as-of date unless FA_SEQUENCE_MODELS_AT=all), trained on the rows whose FA_MODEL_LABEL ended by D, evaluated out "
     "of fold on cv_folds beside the majority, previous-sign and logistic baselines, refitted, logged to MLflow "
-    "(a FINISHED run, signature and input example), registered as fa_<ticker>_<label>, and judged by the promotion "
+    "(a FINISHED run, signature and input example), registered as `fa_<ticker>_<label>`, and judged by the promotion "
     "rule at D: the gate (OOS AUC CI low above 0.5, AUC above the naive baselines, FA_MIN_CHAMPION_OOS_ROWS), the "
     "champion's retirement at FA_MAX_CHAMPION_AGE sessions or on decay, and a paired comparison with the champion on "
     "the same recent out-of-sample rows. A row per model: MLflow run, version, OOS AUC with its 95% block-bootstrap "
@@ -209,7 +208,7 @@ def trained_model(run: TickerDates, lake: LakeResource, market: MarketResource, 
                              f"serving {decision.serving or 'none'} ({decision.reason})")
         if results:
             written.append(concat(rows, []))
-            metadata |= model_metadata(results, written[-1])
+            metadata |= model_metadata(results, written[-1], mlflow.ui_url.strip())
     lake.write("oof_predictions", concat(oof, ["ticker", "date"]), plan.scope)
     for name in sorted(names):
         sync_aliases(store, name, chain_of(known, name))

@@ -12,6 +12,7 @@ from financial_assets.defs.models.ledger import METRICS
 from financial_assets.defs.partitions import bar_key
 from financial_assets.models import DataDescription, TrainingResult
 from financial_assets.models.folds import AsOfFolds
+from financial_assets.tracking.store import mlflow_run_url
 
 
 def data_metadata(data: DataDescription) -> dict[str, dg.MetadataValue]:
@@ -37,9 +38,11 @@ def _png(name: str, png: bytes) -> str:
     return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
-def model_metadata(results: list[TrainingResult], rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
+def model_metadata(results: list[TrainingResult], rows: pd.DataFrame,
+                   mlflow_ui_url: str) -> dict[str, dict[str, dg.MetadataValue]]:
     """Per partition written: the data read, one line per model trained with its numbers and promotion decision, what
-    serves after the decisions ("no champion" when nothing passed the gate) and why, and the report with its plots."""
+    serves after the decisions ("no champion" when nothing passed the gate) and why, a link to each model's MLflow run,
+    and the report with its plots."""
     table = rows[["ticker", "model_type", "model_version", "alias", "gate_passed", "promotion_decision",
                   "serving_version", *METRICS, "baseline_majority_auc", "baseline_previous_sign_auc", "trials"]]
     report = "\n\n".join(r.report + "\n" + "\n".join(_png(n, png) for n, png in r.images.items()) for r in results)
@@ -57,5 +60,8 @@ def model_metadata(results: list[TrainingResult], rows: pd.DataFrame) -> dict[st
                 "mlflow_run_ids": dg.MetadataValue.text(", ".join(decided["mlflow_run_id"])),
                 "report": dg.MetadataValue.md(report)}
         meta |= {f"oos_auc_{m.model_type}": dg.MetadataValue.float(m.oos_auc) for m in mine.itertuples()}
+        if mlflow_ui_url:
+            meta |= {f"mlflow_run_{r.model_type}": dg.MetadataValue.url(mlflow_run_url(mlflow_ui_url, r.mlflow_run_id))
+                     for r in decided.itertuples()}
         out[bar_key(results[0].data.as_of, ticker)] = meta
     return out

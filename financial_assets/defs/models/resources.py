@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
-from financial_assets.core.calendar import retrain_sessions
-from financial_assets.defs.resources import RESOURCES, LakeResource
+from financial_assets.core.calendar import RETRAIN_PERIODS, retrain_sessions
+from financial_assets.defs.resources import DATA_DIR, RESOURCES, LakeResource
 from financial_assets.models import Predictor
-from financial_assets.models.asof import retrain_calendar_of
+from financial_assets.models.asof import AUTO, retrain_calendar_of
 from financial_assets.models.config import MODEL_TYPES, SEQUENCE_MODELS, TrainingConfig
 from financial_assets.models.dataset import label_source
 from financial_assets.models.parallel import worker_count
@@ -32,6 +32,7 @@ class MlflowResource(dg.ConfigurableResource):
 
     tracking_uri: str
     data_dir: str
+    ui_url: str  # FA_MLFLOW_UI_URL: where a browser opens a run; empty: no link in the metadata
 
     def store(self) -> MlflowStore:
         """The store with the project's experiment created if needed."""
@@ -113,13 +114,32 @@ class TrainingResource(dg.ConfigurableResource):
         """The retrain dates, among the calendar's sessions, of a run over `run_dates`."""
         return retrain_sessions(sessions, self.calendar(run_dates))
 
+    def trials(self, model_type: str) -> int | None:
+        """FA_TUNING_TRIALS (FA_SEQUENCE_TUNING_TRIALS for the torch models): Optuna trials, None for the default."""
+        name, setting = (("FA_SEQUENCE_TUNING_TRIALS", self.sequence_tuning_trials) if model_type in SEQUENCE_MODELS
+                         else ("FA_TUNING_TRIALS", self.tuning_trials))
+        if not setting.strip():
+            return None
+        if not setting.strip().isdigit():
+            raise ValueError(f"{name} must be a number of trials >= 0 or empty, got {setting!r}")
+        return int(setting)
+
     def config(self, model_type: str, ticker: str | None) -> TrainingConfig:
         """The training configuration of `model_type` for one ticker, or pooled over the frame's tickers (None)."""
         label_source(self.label)  # a clear error for an unknown FA_MODEL_LABEL
-        setting = self.sequence_tuning_trials if model_type in SEQUENCE_MODELS else self.tuning_trials
-        trials = int(setting) if setting.strip() else None
         return TrainingConfig(model_type=model_type, label=self.label, ticker=ticker, pooled=ticker is None,
-                              tuning_trials=trials)
+                              tuning_trials=self.trials(model_type))
+
+    def check_settings(self) -> None:
+        """Every training setting, checked as a run would read it."""
+        label_source(self.label)
+        for check in (self.types, self.is_pooled, self.sequence_at_every_date, self.training_workers):
+            check()
+        for model_type in (TRAINABLE[0], SEQUENCE_MODELS[0]):
+            self.trials(model_type)
+        if self.retrain_calendar not in (*RETRAIN_PERIODS, AUTO):
+            raise ValueError(f"FA_RETRAIN_CALENDAR must be one of {sorted(RETRAIN_PERIODS)} or {AUTO}, "
+                             f"got {self.retrain_calendar!r}")
 
 
 class PromotionResource(dg.ConfigurableResource):
@@ -136,12 +156,17 @@ class PromotionResource(dg.ConfigurableResource):
         return Policy(min_oos_rows=self.min_oos_rows, max_age=self.max_age, paired_window=self.paired_window,
                       min_paired_rows=self.min_paired_rows, decay_window=self.decay_window)
 
+    def check_settings(self) -> None:
+        """The rule's numbers, checked by `Policy`."""
+        self.policy()
+
 
 @dg.definitions
 def resources() -> dg.Definitions:
     """Binds the models family's resources from their FA_* settings."""
     return dg.Definitions(resources={
-        "mlflow": MlflowResource(tracking_uri=dg.EnvVar("FA_MLFLOW_TRACKING_URI"), data_dir=dg.EnvVar("FA_DATA_DIR")),
+        "mlflow": MlflowResource(tracking_uri=dg.EnvVar("FA_MLFLOW_TRACKING_URI"), data_dir=DATA_DIR,
+                                 ui_url=dg.EnvVar("FA_MLFLOW_UI_URL")),
         "model_store": ModelStoreResource(lake=RESOURCES["lake"]),
         "training": TrainingResource(
             label=dg.EnvVar("FA_MODEL_LABEL"), model_types=dg.EnvVar("FA_MODEL_TYPES"),

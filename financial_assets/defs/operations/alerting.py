@@ -9,8 +9,8 @@ import pandas as pd
 from financial_assets.alerts import Alert, AlertDeliveryError
 from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.operations.retrain import RETRAIN_TAG
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from financial_assets.defs.resources import LakeResource
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG
 
 ALERT_TAG = "financial_assets/alert"
 PARTITION_TAG = "dagster/partition"

@@ -2,8 +2,8 @@
 
 `VALIDATED_BARS_FRESHNESS` is that rule as Dagster 1.13's `FreshnessPolicy.cron` (deadline = the
 calendar's usual close + grace, in the exchange's time zone; a materialization since the close): a
-policy sits on the asset itself (`validated_bars` is the bars family's, see the README), and a cron
-knows no holidays. `stale_tickers_sensor` applies the rule per ticker with the calendar itself: a
+policy sits on the asset itself, and `definitions.py` puts it there (`validated_bars` is the bars family's, see
+the README), and a cron knows no holidays. `stale_tickers_sensor` applies the rule per ticker with the calendar itself: a
 ticker is stale when its newest validated session is older than the newest session whose close plus
 the grace has passed (within the partition set), and gets one alert per overdue session.
 """
@@ -16,12 +16,12 @@ import pandas as pd
 from financial_assets.alerts import Alert, AlertDeliveryError
 from financial_assets.core.calendar import calendar_timezone, session_bounds
 from financial_assets.defs.operations.resources import AlertsResource
+from financial_assets.defs.load_time import LOAD
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
 from financial_assets.defs.resources import MarketResource
-from financial_assets.settings import env
 
 ASSET = "validated_bars"
-GRACE = pd.Timedelta(hours=float(env("FA_FRESHNESS_GRACE_HOURS")))
+GRACE = LOAD.freshness_grace
 
 
 def deadline_cron(code: str, grace: pd.Timedelta, last: str) -> str:
@@ -36,8 +36,8 @@ def deadline_cron(code: str, grace: pd.Timedelta, last: str) -> str:
 
 
 VALIDATED_BARS_FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron=deadline_cron(env("FA_CALENDAR"), GRACE, trading_date_partitions.get_last_partition_key()),
-    lower_bound_delta=GRACE.to_pytimedelta(), timezone=calendar_timezone(env("FA_CALENDAR")))
+    deadline_cron=deadline_cron(LOAD.calendar, GRACE, trading_date_partitions.get_last_partition_key()),
+    lower_bound_delta=GRACE.to_pytimedelta(), timezone=calendar_timezone(LOAD.calendar))
 
 
 def due_session(code: str, now: pd.Timestamp, grace: pd.Timedelta) -> str | None:

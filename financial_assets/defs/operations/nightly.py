@@ -21,10 +21,11 @@ import dagster as dg
 import pandas as pd
 
 from financial_assets.core.calendar import calendar_timezone, session_bounds
+from financial_assets.defs.load_time import LOAD
 from financial_assets.defs.operations.stage_jobs import catch_up_range, stage_tags
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
 from financial_assets.runs.stages import NIGHTLY_TAG, STAGE_TAG
-from financial_assets.settings import env
+
 
 #: a job of `runs.stages.stage_jobs` (`define_asset_job`'s class, which Dagster does not export)
 StageJob = Any
@@ -52,7 +53,7 @@ def nightly_schedule(first: StageJob) -> dg.ScheduleDefinition:
     """The schedule launching stage job `first` after each session's close."""
 
     def evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        code = env("FA_CALENDAR")
+        code = LOAD.calendar
         at = pd.Timestamp(context.scheduled_execution_time)
         day = closed_session(code, at)
         if day is None:
@@ -66,8 +67,8 @@ def nightly_schedule(first: StageJob) -> dg.ScheduleDefinition:
         return request or dg.SkipReason(f"{first.name} already holds {day}")
 
     return dg.ScheduleDefinition(
-        name="nightly_schedule", cron_schedule=env("FA_NIGHTLY_CRON"),
-        execution_timezone=calendar_timezone(env("FA_CALENDAR")), job=first, execution_fn=evaluate,
+        name="nightly_schedule", cron_schedule=LOAD.nightly_cron,
+        execution_timezone=calendar_timezone(LOAD.calendar), job=first, execution_fn=evaluate,
         description=f"After the close (FA_NIGHTLY_CRON in the calendar's time zone): the session that closed that day, "
         f"for every registered ticker, through {first.name}; nightly_stage_sensor runs the next stages. Skips days "
         "without a session, sessions outside the partition set, and a stage that already holds the session.")

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from financial_assets.alerts import Alert, make_sinks, send_alert
+from financial_assets.defs.resources import DATA_DIR
 from financial_assets.tracking.store import mlflow_run_url
 
 
@@ -19,6 +20,10 @@ class AlertsResource(dg.ConfigurableResource):
         sinks = make_sinks(self.sinks, data_dir=self.data_dir)
         send_alert(alert, sinks)
         return ", ".join(map(str, sinks))
+
+    def check_settings(self) -> None:
+        """FA_ALERT_SINKS names known sinks (nothing is sent)."""
+        make_sinks(self.sinks, data_dir=self.data_dir)
 
     def run_url(self, run_id: str) -> str:
         """The run's page in the Dagster UI."""
@@ -43,7 +48,7 @@ class RetrainResource(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     """Binds the operations family's resources from their FA_* settings."""
     return dg.Definitions(resources={
-        "alerts": AlertsResource(sinks=dg.EnvVar("FA_ALERT_SINKS"), data_dir=dg.EnvVar("FA_DATA_DIR"),
+        "alerts": AlertsResource(sinks=dg.EnvVar("FA_ALERT_SINKS"), data_dir=DATA_DIR,
                                  ui_url=dg.EnvVar("FA_DAGSTER_URL"), mlflow_ui_url=dg.EnvVar("FA_MLFLOW_UI_URL")),
         "retrain": RetrainResource(cooldown_sessions=dg.EnvVar.int("FA_RETRAIN_COOLDOWN_SESSIONS")),
     })

@@ -29,7 +29,7 @@ import dagster as dg
 from financial_assets.alerts import Alert, AlertDeliveryError
 from financial_assets.defs.drift.checks import CHECK_KEY, DriftError, drift_errors
 from financial_assets.defs.operations.resources import AlertsResource, RetrainResource
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, session_keys
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, session_keys
 from financial_assets.runs.stages import STAGE_TAG
 
 SENSOR = "drift_retrain_sensor"

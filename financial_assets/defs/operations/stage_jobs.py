@@ -10,9 +10,8 @@ import bisect
 
 import dagster as dg
 
-from financial_assets.defs.partitions import TICKERS_PARTITION_NAME
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TICKERS_PARTITION_NAME, session_keys
 from financial_assets.labels.compute import HORIZONS, TripleBarrierConfig
-from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, session_keys
 from financial_assets.runs.stages import NIGHTLY_TAG, STAGE_TAG
 
 #: a label is null until its horizon's bars exist: the labels of this many sessions up to a stage's newest date may

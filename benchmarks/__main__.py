@@ -1,4 +1,4 @@
-"""`python -m financial_assets.bench [history nightly features training serving backtest nightly_universe drift]`:
+"""`python -m benchmarks [history nightly features training serving backtest nightly_universe drift]`:
 print BENCH lines."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.pop(name, None)
     apply_env_defaults()
     print(f"# data in {os.environ['FA_DATA_DIR']}, {psutil.cpu_count()} cores", flush=True)
-    from financial_assets.bench import backtest, history, models, operations, throughput
+    from benchmarks import backtest, history, models, operations, throughput
 
     runs = {"history": lambda: history.bench_history(args.sample_sessions), "nightly": history.bench_nightly,
             "features": lambda: throughput.bench_features(args.feature_tickers, args.feature_bars),

@@ -1,6 +1,6 @@
 """Operations: the nightly increment of a synthetic universe, and the drift check per ticker.
 
-    python -m financial_assets.bench nightly_universe drift
+    python -m benchmarks nightly_universe drift
 
 Settings shape the partitions, so each universe is built in a process of its own (FA_* set before the
 code location is imported, as in `graphql_scale`). Its untimed setup fills START until the session
@@ -29,11 +29,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from financial_assets.bench import bench_line
+from benchmarks import bench_line
 
 START, AS_OF, NIGHTLY = "2010-07-01", "2012-12-31", "2013-01-31"
 REFERENCE_TICKERS = 5
@@ -67,8 +68,8 @@ def _child(n_tickers: int, part: str) -> list[str]:
     """Run `part` (nightly | drift) for an `n_tickers` universe in a fresh process; its stdout lines."""
     environment = {**os.environ, **_settings(n_tickers), "DAGSTER_HOME": tempfile.mkdtemp(prefix="fa-bench-home-"),
                    "FA_DATA_DIR": tempfile.mkdtemp(prefix="fa-bench-data-")}
-    done = subprocess.run([sys.executable, "-m", "financial_assets.bench.operations", part, str(n_tickers)],
-                          env=environment, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.operations", part, str(n_tickers)],
+                          env=environment, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     if done.returncode:
         raise RuntimeError(f"the {n_tickers}-ticker {part} bench failed:\n{done.stderr[-4000:]}")
     lines = done.stdout.splitlines()
@@ -175,9 +176,10 @@ def _universe(n_tickers: int, part: str) -> None:
     """In the child process: the untimed setup, then the timed increment (nightly) or the drift check (drift)."""
     import dagster as dg
 
+    from financial_assets.app.runner import StageRun, launch, run_range
     from financial_assets.definitions import defs
+    from financial_assets.defs.partitions import session_keys
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import StageRun, launch, run_range, session_keys
     from financial_assets.runs.stages import plan_stages
     from financial_assets.sources import make_source
 

@@ -1,6 +1,6 @@
 """GraphQL partition status at Dagster's recommended ceiling: 100 tickers x 4 years of validated_bars.
 
-    python -m financial_assets.bench.graphql_scale [--tickers 100] [--years 4] [--dagster-yaml FILE]
+    python -m benchmarks.graphql_scale [--tickers 100] [--years 4] [--dagster-yaml FILE]
                                                    [--keep-instance]
 
 Fills a fresh instance with about 100,000 ticker x date partitions of `raw_bars` and
@@ -90,9 +90,10 @@ def fill(tickers: int, years: int) -> tuple[int, float, list[float], list[float]
     each fill run's seconds, each of their sensor evaluations' seconds, (the increment's, its sensor's))."""
     import dagster as dg
 
+    from financial_assets.app.runner import launch, register_tickers
     from financial_assets.definitions import defs
+    from financial_assets.defs.partitions import session_keys
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import launch, register_tickers, session_keys
     from financial_assets.runs.stages import plan_stages
     from financial_assets.sources import make_source
 
@@ -150,7 +151,7 @@ def _reference_seconds() -> tuple[float, int]:
 def _serve_and_time(warm_repeats: int) -> tuple[float, float, float | None, dict]:
     """A fresh webserver over the instance: (asset-graph request, cold status query, warm median, its answer)."""
     port = _free_port()
-    workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
+    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
     server = subprocess.Popen([str(Path(sys.executable).parent / "dagster-webserver"), "-w", str(workspace),
                                "-h", "127.0.0.1", "-p", str(port)], env=dict(os.environ),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -186,7 +187,7 @@ def _check_counts(node: dict, partitions: int) -> None:
 def bench_graphql_partition_status(tickers: int = 100, years: int = 4, dagster_yaml: str | None = None,
                                    warm_repeats: int = 3) -> dict[str, float]:
     """Fill (refreshing the status cache after each run), serve, time; print the BENCH lines and return them."""
-    from financial_assets.bench import bench_line
+    from benchmarks import bench_line
 
     os.environ.update(_settings(tickers, years))
     home = Path(tempfile.mkdtemp(prefix="fa-bench-graphql-home-"))

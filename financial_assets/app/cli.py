@@ -65,7 +65,7 @@ def _ui_hint(home: str) -> tuple[str, str]:
     settings = {name: os.environ[name] for name in DEFAULTS if name.startswith("FA_") and os.environ.get(name)
                 and os.environ[name] != DEFAULTS[name]}
     settings["FA_DATA_DIR"] = str(Path(env("FA_DATA_DIR")).resolve())
-    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+    workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
     target = f"-w {workspace}" if workspace.exists() else "-m financial_assets.definitions"
     url = urlsplit(env("FA_DAGSTER_URL"))
     host = url.hostname if url.hostname in LOOPBACK else "127.0.0.1"
@@ -104,8 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     named = [normalize_ticker(t) for t in args.tickers.split(",")] if args.tickers else None
     _check_window(args.start or "", args.end or "9999")
-    from financial_assets.core.history_span import history_end
     from financial_assets.defs.resources import resolved_resources
+    from financial_assets.load_settings import load_settings
     from financial_assets.runs.instance import project_instance
     from financial_assets.sources import unusable_inputs
 
@@ -119,15 +119,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         resources["bar_source"].benchmark(set(tickers) | set(instance.get_dynamic_partitions(TICKERS_PARTITION_NAME)))
         if args.start is None or args.end is None:
             first, last = _source_span(source, [t for t in tickers if t in universe] or tickers)
-        start = max(args.start or first, env("FA_HISTORY_START"))
-        end = min(args.end or last, history_end())
+        span = load_settings()
+        start = max(args.start or first, span.history_start)
+        end = min(args.end or last, span.history_end())
         _check_window(start, end)
         print(f"financial_assets: {len(tickers)} tickers {', '.join(tickers)}; sessions {start} .. {end}; "
               f"source {env('FA_SOURCE')}", flush=True)
+        from financial_assets.app.catalog import remember
+        from financial_assets.app.report import ticker_problems
+        from financial_assets.app.runner import QUIET, VERBOSE, run_range
         from financial_assets.definitions import defs
-        from financial_assets.runs.catalog import remember
-        from financial_assets.runs.report import ticker_problems
-        from financial_assets.runs.runner import QUIET, VERBOSE, run_range
 
         remember(defs)
 
@@ -186,7 +187,7 @@ def _model_lines(lake, sessions, end: str, tickers: list[str]) -> dict[str, list
 def cmd_materialize(args: argparse.Namespace) -> int:
     from functools import cache
 
-    from financial_assets.runs.selection import box_tickers, checked_launch
+    from financial_assets.app.selection import box_tickers, checked_launch
 
     @cache
     def registered() -> list[str]:
@@ -198,10 +199,10 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     stage, names, first, last = checked_launch(args.select, args.partition, args.partition_range, registered)
     import dagster as dg
 
+    from financial_assets.app.report import ticker_problems
+    from financial_assets.app.runner import QUIET, VERBOSE, launch
     from financial_assets.defs.resources import resolved_resources
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.report import ticker_problems
-    from financial_assets.runs.runner import QUIET, VERBOSE, launch
 
     run = launch(project_instance(), stage.job, first, last, frozenset(dg.AssetKey.from_user_string(n) for n in names),
                  VERBOSE if args.verbose else QUIET)
@@ -220,9 +221,9 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 
 def cmd_tickers(args: argparse.Namespace) -> int:
+    from financial_assets.app.runner import register_tickers
     from financial_assets.core.tickers import normalize_ticker
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import register_tickers
 
     print("\n".join(register_tickers(project_instance(), [normalize_ticker(t) for t in args.names])))
     return EXIT_OK

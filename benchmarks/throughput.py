@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from financial_assets.bench import bench_line
+from benchmarks import bench_line
 
 
 def bench_features(n_tickers: int, n_bars: int) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import dagster as dg
 
-PACKAGE = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parents[2]
 #: the SQL models folder (`sql_models.project.DEFAULT_MODELS_DIR`), named here to keep this module free of imports
 SQL_MODELS = PACKAGE.parent / "dbt_like_sql"
 

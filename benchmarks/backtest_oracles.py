@@ -2,7 +2,7 @@
 
 Runs only in the oracle environment (`make bench-oracles-env`), never the project's, and so imports
 nothing from financial_assets:  python backtest_oracles.py INPUT.npz OUTPUT.npz [--backtrader-tickers K]
-INPUT (written by financial_assets.bench.backtest) holds `dates`, per ticker rows of `open, high, low,
+INPUT (written by benchmarks.backtest) holds `dates`, per ticker rows of `open, high, low,
 close, volume`, a JSON `cases` ({case: settings in BacktestConfig's names}) and per case the engine's
 `signal_<case>` and `target_weight_<case>`. A next-close case goes to vectorbt, a next-open one to
 backtrader, with the mapping of financial_assets_tests/fixtures/backtest/README.md. OUTPUT holds per

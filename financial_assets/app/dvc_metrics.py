@@ -1,6 +1,6 @@
 """Metrics of the lake for DVC: one small JSON file per pipeline stage, read by `dvc metrics show / diff`.
 
-`dvc.yaml` runs `python -m financial_assets.runs.dvc_metrics <stage> --out metrics/<stage>.json`
+`dvc.yaml` runs `python -m financial_assets.app.dvc_metrics <stage> --out metrics/<stage>.json`
 after each stage's `financial-assets materialize`. Every value is computed from the Parquet lake
 alone (not from Dagster's instance), so the numbers describe exactly the data DVC versions.
 """
@@ -157,7 +157,7 @@ def write_metrics(stage: str, lake_root: Path | str, out: Path | str) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m financial_assets.runs.dvc_metrics", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m financial_assets.app.dvc_metrics", description=__doc__)
     parser.add_argument("stage", choices=STAGES)
     parser.add_argument("--lake", help="the lake folder (default: $FA_DATA_DIR/lake)")
     parser.add_argument("--out", required=True, help="the JSON file to write, e.g. metrics/ingest.json")

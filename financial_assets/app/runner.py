@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
+from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TICKERS_PARTITION_NAME, session_keys
 from financial_assets.runs.internals import launch_in_process
 from financial_assets.runs.stages import Stage, plan_stages
 
 #: Dagster's console log level for the project's commands: one line per partition event would bury the
 #: summary, and the summary names every failure's cause; `--verbose` lowers it to show tracebacks
 QUIET, VERBOSE = "CRITICAL", "WARNING"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass
@@ -66,12 +64,6 @@ def register_tickers(instance: dg.DagsterInstance, tickers: list[str]) -> list[s
     if new:
         instance.add_dynamic_partitions(TICKERS_PARTITION_NAME, new)
     return instance.get_dynamic_partitions(TICKERS_PARTITION_NAME)
-
-
-def session_keys(start: str | None = None, end: str | None = None) -> list[str]:
-    """Date partition keys between start and end inclusive (defaults: the whole partition set)."""
-    keys = trading_date_partitions.get_partition_keys()
-    return [k for k in keys if (start is None or k >= start) and (end is None or k <= end)]
 
 
 def contiguous_blocks(order: list[str], wanted: set[str]) -> list[list[str]]:

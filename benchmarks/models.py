@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from financial_assets.bench import bench_line
+from benchmarks import bench_line
 
 ROWS, FEATURES = 3000, 50
 

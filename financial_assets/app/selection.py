@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from financial_assets.app.catalog import AssetStage, asset_stages
 from financial_assets.core.errors import BarDataError
-from financial_assets.core.history_span import history_sessions
-from financial_assets.runs.catalog import AssetStage, asset_stages
+from financial_assets.load_settings import load_settings
 
 
 def checked_selection(names: list[str]) -> AssetStage:
@@ -33,7 +33,7 @@ def checked_selection(names: list[str]) -> AssetStage:
 
 
 def _checked_date(date: str) -> str:
-    sessions = history_sessions()
+    sessions = load_settings().history_sessions()
     try:
         is_session = dt.date.fromisoformat(date).isoformat() == date and pd.Timestamp(date) in sessions
     except ValueError:

@@ -1,8 +1,8 @@
-"""Benchmarks. Every measurement ends with one line
+"""Benchmarks, beside the library and not shipped in its wheel. Every measurement ends with one line
 
     BENCH <name> <value> <unit> ratio=<x> vs <reference>
 
-where the reference is measured in the same run. Run `python -m financial_assets.bench --help`.
+where the reference is measured in the same run. Run `python -m benchmarks --help` from the repository root.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from financial_assets.bench import bench_line
+from benchmarks import bench_line
 
 REFERENCE_YAML = "telemetry:\n  enabled: false\n"
 
@@ -41,7 +41,8 @@ def _dagster_home(config: str | None):
 def _reference_seconds_per_partition_asset(defs: dg.Definitions, tickers: list[str], sessions: list[str],
                                            stage_keys: list[dg.AssetKey]) -> float:
     """Dagster's default SQLite instance, ordinary events, event batching off: seconds per partition and asset."""
-    from financial_assets.runs.runner import RANGE_END_TAG, RANGE_START_TAG, register_tickers
+    from financial_assets.app.runner import register_tickers
+    from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
     batch = os.environ.get("DAGSTER_EVENT_BATCH_SIZE")
     os.environ["DAGSTER_EVENT_BATCH_SIZE"] = "0"
@@ -64,9 +65,10 @@ def _reference_seconds_per_partition_asset(defs: dg.Definitions, tickers: list[s
 
 def bench_history(sample_sessions: int) -> None:
     """The whole embedded history, every ticker asset and SQL model, against the as-shipped cost per partition."""
+    from financial_assets.app.runner import run_range
     from financial_assets.definitions import defs
+    from financial_assets.defs.partitions import session_keys
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import run_range, session_keys
     from financial_assets.runs.stages import plan_stages
     from financial_assets.sources import make_source
 
@@ -92,9 +94,10 @@ def bench_history(sample_sessions: int) -> None:
 
 def bench_nightly() -> None:
     """One new date for every ticker through the whole graph, after the history before it was built."""
+    from financial_assets.app.runner import run_range
     from financial_assets.definitions import defs
+    from financial_assets.defs.partitions import session_keys
     from financial_assets.runs.instance import project_instance
-    from financial_assets.runs.runner import run_range, session_keys
     from financial_assets.sources import make_source
 
     tickers = make_source("embedded").tickers()

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from financial_assets.backtest import BacktestConfig, run_backtest
-from financial_assets.bench import bench_line
+from benchmarks import bench_line
 
-ORACLE_PYTHON = Path(__file__).resolve().parents[2] / ".venv-bench-oracles" / "bin" / "python"
+ORACLE_PYTHON = Path(__file__).resolve().parents[1] / ".venv-bench-oracles" / "bin" / "python"
 ORACLE_SCRIPT = Path(__file__).with_name("backtest_oracles.py")
 SEED = 20_261_201
 BASE_RATE = 0.5  # the probabilities' base rate: the edge is p - 0.5
