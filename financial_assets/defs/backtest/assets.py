@@ -35,11 +35,10 @@ from financial_assets.core.errors import BarDataError
 from financial_assets.core.frames import concat
 from financial_assets.defs.backtest.resources import StrategyResource
 from financial_assets.defs.history import adjusted_history
-from financial_assets.defs.metadata import partition_metadata
 from financial_assets.defs.models.resources import MlflowResource
-from financial_assets.defs.partitions import bar_key, bar_partitions, dates_by_ticker
+from financial_assets.defs.partitions import bar_key
 from financial_assets.defs.resources import LakeResource
-from financial_assets.runs.internals import planned_partitions, report_partitions
+from financial_assets.defs.ticker_date import TickerDates, Written, ticker_date_asset
 
 GROUP = "backtest"
 BACKTEST_COLUMNS = ("ticker", "date", *RESULT_COLUMNS[1:], "exposure", *MODEL_COLUMNS)
@@ -183,13 +182,11 @@ def _bar_metadata(rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
     return out
 
 
-@dg.asset(
-    partitions_def=bar_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+@ticker_date_asset(
     deps=[dg.AssetDep("predictions", partition_mapping=_EARLIER),
           dg.AssetDep("validated_bars", partition_mapping=_EARLIER)],
-    group_name=GROUP,
-    kinds={"python", "parquet", "mlflow"},
+    group=GROUP,
+    kinds={"mlflow"},
     description="Ticker T's ledger row for session D from trading its out-of-sample predictions (sessions with a "
     "prediction row from the first champion's on) on the split-adjusted bars of validated_bars with FA_BT_* fills, "
     "sizing, costs and stops: long (or short) when the edge p - base rate passes FA_BT_THRESHOLD, no buy beyond the "
@@ -201,9 +198,8 @@ def _bar_metadata(rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
     "the configurations tried), whether they are reliable, and PBO; a ticker without a champion gets a history row "
     "with no position. Each champion's numbers go to its MLflow run as bt_*.",
 )
-def backtest(context: dg.AssetExecutionContext, lake: LakeResource, strategy: StrategyResource,
-             mlflow: MlflowResource) -> None:
-    wanted = dates_by_ticker(planned_partitions(context))
+def backtest(run: TickerDates, lake: LakeResource, strategy: StrategyResource, mlflow: MlflowResource) -> Written:
+    context, wanted = run.context, run.wanted
     tickers, last = list(wanted), max(d[-1] for d in wanted.values())
     predictions = lake.read("predictions", tickers, end=last)
     trained = lake.read("trained_model", tickers, end=last)
@@ -222,9 +218,8 @@ def backtest(context: dg.AssetExecutionContext, lake: LakeResource, strategy: St
         rows.append(ours)
         metrics.append(numbers)
     frame, table = concat(rows, BACKTEST_COLUMNS), concat(metrics, ["ticker", "date"])
-    lake.write("backtest", frame, wanted)
     lake.write("backtest_metrics", table, {ticker: dates[-1:] for ticker, dates in wanted.items()})
     if len(table):
         _log_to_mlflow(mlflow, table)
     written = {t: pd.DatetimeIndex(sorted(d)) for t, d in frame.groupby("ticker")["date"]} if len(frame) else {}
-    report_partitions(context, "backtest", partition_metadata(frame, written, _bar_metadata(frame)))
+    return Written(frame, reported=written, metadata=_bar_metadata(frame))

@@ -186,9 +186,8 @@ def _store(lake: LakeResource, drift: DriftResource, ticker: str, day: pd.Timest
     "materialized.",
 )
 def drift_report(run: TickerDates, lake: LakeResource, market: MarketResource, drift: DriftResource) -> Written:
-    context, wanted = run.context, run.wanted
     dates = drift.report_dates(run.dates, market.sessions())
-    scope = {ticker: days[days.isin(dates)] for ticker, days in wanted.items()}
+    scope = {ticker: days[days.isin(dates)] for ticker, days in run.wanted.items()}
     tables = Tables.read(lake, run.tickers, run.last)
     config, rows, metadata, calibrations = DriftConfig(), [], {}, {}
     for ticker, days in scope.items():
@@ -201,7 +200,7 @@ def drift_report(run: TickerDates, lake: LakeResource, market: MarketResource, d
                 decay = _decay(inputs, ticker, day, drift.performance_window)
                 result = _report(inputs, decay, ticker, day, config, calibrations)
             except BarDataError as error:
-                context.log.warning(f"drift_report: no report: {error}")
+                run.context.log.warning(f"drift_report: no report: {error}")
                 continue
             render = level(result, decay) in RENDERED
             links = _store(lake, drift, ticker, day, inputs, decay, result, render)
@@ -212,10 +211,10 @@ def drift_report(run: TickerDates, lake: LakeResource, market: MarketResource, d
     frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)).astype({"dataset_drift": "boolean",
                                                                       "prediction_drift": "boolean"})
     if rows:
-        context.log.info(f"drift_report: {len(rows)} reports on {len(dates)} of the run's {len(run.dates)} dates in "
-                         f"{frame['seconds'].sum():.1f} s ({frame['seconds'].mean():.2f} s each, "
-                         f"{int(frame['html_rendered'].sum())} HTML reports rendered); levels "
-                         f"{frame['level'].value_counts().to_dict()}")
+        run.context.log.info(f"drift_report: {len(rows)} reports on {len(dates)} of the run's {len(run.dates)} "
+                             f"dates in {frame['seconds'].sum():.1f} s ({frame['seconds'].mean():.2f} s each, "
+                             f"{int(frame['html_rendered'].sum())} HTML reports rendered); levels "
+                             f"{frame['level'].value_counts().to_dict()}")
     return Written.per_metadata(frame, scope, metadata)
 
 
