@@ -86,7 +86,7 @@ def test_broken_files_among_good_ones_give_complete_good_tickers_a_summary_alert
         ("data_quality", "BROKEN", "warning"), ("data_quality", "EMPTY", "critical")]
     # the UI hint serves the configured URL
     hint = next(line for line in out.stdout.splitlines() if line.startswith("UI: "))
-    assert hint.endswith(" dev -w " + str(Path(cli.__file__).resolve().parents[1] / "workspace.yaml")
+    assert hint.endswith(" dev -w " + str(Path(cli.__file__).resolve().parents[2] / "workspace.yaml")
                          + " -h 127.0.0.1 -p 3456  ->  http://127.0.0.1:3456")
     lake = ParquetLake(tmp_path / "data" / "lake")
     training = lake.read("training_table")
