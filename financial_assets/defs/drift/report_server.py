@@ -4,7 +4,7 @@
 
 Serves FA_DATA_DIR/artifacts read-only (GET and HEAD, Python's `http.server`) at the address
 FA_ARTIFACTS_URL names; the port defaults to that URL's. drift_report writes Evidently's HTML with the
-run only for partitions at warn or error: the first request of another partition's `report.html`
+run only for partitions at error: the first request of another partition's `report.html`
 renders it from the lake (the same inputs and thresholds) and keeps it. Neither the UI nor this server
 authenticates: bind loopback, or put an authenticating proxy in front (README, Security).
 """
