@@ -17,8 +17,14 @@ from financial_assets.core.errors import BarDataError
 from financial_assets.core.tickers import normalize_ticker
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import clean_bars, write_bar_files
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
-                                                    partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import (
+    SQL_JOB,
+    TICKER_JOB,
+    check_results,
+    materialized,
+    partition_metadata,
+    run_stage,
+)
 
 #: 62 sessions: one rejected bar is 1.6% of a ticker's bars, under the default 5% hold-back threshold
 DATES = [d.date().isoformat() for d in trading_sessions("XNYS", "2012-11-30", "2013-03-01")]

@@ -27,10 +27,20 @@ import psycopg2
 import pytest
 
 from financial_assets.settings import DEFAULTS
-from financial_assets_tests.fixtures.deploy.services import (BIN, DEPLOY, NativePostgres, Services, compose,
-                                                             compose_environment, free_port, graphql, http_get,
-                                                             instance_yaml_without_docker, post_json,
-                                                             workspace_yaml_on)
+from financial_assets_tests.fixtures.deploy.services import (
+    BIN,
+    DEPLOY,
+    NativePostgres,
+    Services,
+    compose,
+    compose_environment,
+    free_port,
+    graphql,
+    http_get,
+    instance_yaml_without_docker,
+    post_json,
+    workspace_yaml_on,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 

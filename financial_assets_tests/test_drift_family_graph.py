@@ -29,8 +29,14 @@ from financial_assets.runs.stages import plan_stages
 from financial_assets.sources import SyntheticSource
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, module_settings,
-                                                    partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import (
+    SQL_JOB,
+    TICKER_JOB,
+    check_results,
+    module_settings,
+    partition_metadata,
+    run_stage,
+)
 
 MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("drift_report") in s.asset_keys)
 TICKERS, TICKER = ["SYN000", "SYN001"], "SYN001"

@@ -15,10 +15,10 @@ from financial_assets.features import (
     FEATURE_REGISTRY,
     compute_features,
     compute_features_panel,
+    indicators,
     registry_table,
     resolve_feature_names,
 )
-from financial_assets.features import indicators
 from financial_assets.features.chunk import Chunk, Run
 from financial_assets.features.compute import OHLCV, computable
 from financial_assets.features.indicators import FEATURES

@@ -11,8 +11,14 @@ import pytest
 
 from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources import (INTRADAY_COLUMNS, OUTSIDE_SESSION_COLUMNS, FolderSource, make_source, standardize,
-                                      standardize_bars)
+from financial_assets.sources import (
+    INTRADAY_COLUMNS,
+    OUTSIDE_SESSION_COLUMNS,
+    FolderSource,
+    make_source,
+    standardize,
+    standardize_bars,
+)
 from financial_assets_tests.conftest import write_bar_files
 
 HEADER = "timestamp,open,high,low,close,volume\n"

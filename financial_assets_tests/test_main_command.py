@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from financial_assets.app import cli
-from financial_assets.app import catalog
+from financial_assets.app import catalog, cli
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.storage.lake import ParquetLake

@@ -8,8 +8,14 @@ import pytest
 
 from financial_assets.sources import make_source
 from financial_assets.storage.lake import ParquetLake
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
-                                                    partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import (
+    SQL_JOB,
+    TICKER_JOB,
+    check_results,
+    materialized,
+    partition_metadata,
+    run_stage,
+)
 
 SESSIONS = pd.bdate_range("2013-01-02", "2013-02-28").drop(pd.to_datetime(["2013-01-21", "2013-02-18"]))
 

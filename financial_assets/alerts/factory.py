@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from financial_assets.alerts.alert import Alert
-from financial_assets.alerts.sinks import JsonlSink, SlackSink, Sink, WebhookSink
+from financial_assets.alerts.sinks import JsonlSink, Sink, SlackSink, WebhookSink
 
 #: Where the default JSONL log lives, relative to the data folder.
 DEFAULT_LOG = Path("alerts") / "alerts.jsonl"

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+
 class Run:
     """What every chunk of one computation shares: all its `dates`, its `calendar_code`, and values
     computed once for all chunks (a lookup table by day, say) with `shared`."""

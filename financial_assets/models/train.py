@@ -31,8 +31,14 @@ from financial_assets.models.dataset import DataDescription, Dataset, Panel, bui
 from financial_assets.models.evaluation import default_block_length, evaluate, metric_arrays
 from financial_assets.models.importance import FeatureImportance, permutation_importance
 from financial_assets.models.registry import make_model, model_class
-from financial_assets.models.report import (BASELINES, EXCLUDED, fold_codes, reliability_png, render_markdown,
-                                            timeline_png)
+from financial_assets.models.report import (
+    BASELINES,
+    EXCLUDED,
+    fold_codes,
+    reliability_png,
+    render_markdown,
+    timeline_png,
+)
 from financial_assets.models.splits import SplitterFactory, embargo_bars, inner_factory, outer_factory
 from financial_assets.models.tuning import tune
 

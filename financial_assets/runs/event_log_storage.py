@@ -41,7 +41,6 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._serdes import ConfigurableClassData, deserialize_value
 
-
 #: seconds a ticker list read from the database is reused
 DYNAMIC_PARTITIONS_TTL_S = 2.0
 

@@ -13,8 +13,8 @@ from functools import lru_cache
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources.base import between, standardize_bars
 from financial_assets.core.tickers import normalize_ticker
+from financial_assets.sources.base import between, standardize_bars
 
 TICKERS = ("AAPL", "FB", "GOOG", "IBM", "MSFT")
 #: the last session the package holds (every ticker ends here)

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from financial_assets.core.bars import RAW_COLUMNS
-from financial_assets.core.errors import BarDataError
-from financial_assets.sources.base import between
-from financial_assets.core.tickers import normalize_ticker
 from financial_assets.core.calendar import trading_sessions
+from financial_assets.core.errors import BarDataError
+from financial_assets.core.tickers import normalize_ticker
+from financial_assets.sources.base import between
 
 # order of the normal draws of each session (part of the seed: never reorder)
 _SHOCK, _GAP, _UPPER, _LOWER, _VOLUME = range(5)

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources.base import between, empty_bars, standardize_bars
 from financial_assets.core.tickers import normalize_ticker
+from financial_assets.sources.base import between, empty_bars, standardize_bars
 
 #: first day asked for when `load` gets no start
 DEFAULT_START = dt.date(1990, 1, 1)

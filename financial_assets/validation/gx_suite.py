@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
-from great_expectations.data_context.types.base import ProgressBarsConfig
 import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from financial_assets.validation import rules
 

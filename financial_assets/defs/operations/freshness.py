@@ -15,8 +15,8 @@ import pandas as pd
 
 from financial_assets.alerts import Alert, AlertDeliveryError
 from financial_assets.core.calendar import calendar_timezone, session_bounds
-from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.load_time import LOAD
+from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
 from financial_assets.defs.resources import MarketResource
 
