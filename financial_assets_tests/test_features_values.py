@@ -18,7 +18,8 @@ from financial_assets_tests.synthetic_bars import random_bars
 ALL = list(FEATURE_REGISTRY)
 PYTHON_FEATURES = computable(ALL)
 #: features whose registry source is one TA-Lib call on the bars, e.g. "talib.RSI(close, 14)"
-DIRECT_TALIB = [n for n in PYTHON_FEATURES if re.fullmatch(r"talib\.[A-Z]+\([^()]*\)(\[\d\])?", FEATURE_REGISTRY[n].source)]
+DIRECT_TALIB = [n for n in PYTHON_FEATURES
+                if re.fullmatch(r"talib\.[A-Z]+\([^()]*\)(\[\d\])?", FEATURE_REGISTRY[n].source)]
 #: formula features computed from window sums over the chunk: no running total, so no dependence on series start
 WINDOW_FORMULAS = ["log_ret_1", "ret_5", "ret_10", "ret_20", "lag_ret_1", "lag_ret_5", "rv_5", "rv_10", "rv_20",
                    "vol_ratio_5_20", "parkinson_20", "garman_klass_20", "volume_ratio_5_20", "vwap_dist_20", "cmf_20"]
@@ -119,7 +120,8 @@ def _independent(bars: pd.DataFrame) -> dict[str, pd.Series | np.ndarray]:
         "bb_width_20": 4 * std20 / mean20,
         "keltner_pos_20": (c - (ema20 - 2 * atr20)) / (4 * atr20),
         "parkinson_20": np.sqrt((np.log(h / l) ** 2).rolling(20).mean() / (4 * np.log(2))),
-        "garman_klass_20": np.sqrt((0.5 * np.log(h / l) ** 2 - (2 * np.log(2) - 1) * np.log(c / o) ** 2).rolling(20).mean()),
+        "garman_klass_20": np.sqrt((0.5 * np.log(h / l) ** 2 - (2 * np.log(2) - 1) * np.log(c / o) ** 2)
+                                   .rolling(20).mean()),
         **{f"rv_{n}": rv[n] for n in rv},
         "vol_ratio_5_20": rv[5] / rv[20],
         "volume_ratio_5_20": v.rolling(5).mean() / v.rolling(20).mean(),
@@ -214,7 +216,8 @@ def test_panel_with_threads_equals_one_ticker_at_a_time(monkeypatch):
     together = compute_features_panel(panel.sample(frac=1, random_state=0), ALL, threads=2)
     assert list(together.columns) == ["ticker", "date", *PYTHON_FEATURES]
     assert len(together) == len(panel)
-    assert together[["ticker", "date"]].equals(panel.sort_values(["ticker", "date"])[["ticker", "date"]].reset_index(drop=True))
+    keys = ["ticker", "date"]
+    assert together[keys].equals(panel.sort_values(keys)[keys].reset_index(drop=True))
     for ticker, rows in panel.groupby("ticker"):
         alone = compute_features(rows.drop(columns="ticker").reset_index(drop=True), ALL)
         mine = together.loc[together["ticker"] == ticker].drop(columns="ticker").reset_index(drop=True)

@@ -134,7 +134,8 @@ class BarSourceResource(dg.ConfigurableResource):
             raise BarDataError("benchmark_in_universe", f"the {self.kind} source has no default benchmark: set "
                                f"FA_BENCHMARK_TICKER to one of {sorted(universe)}", ticker="")
         if chosen not in universe:
-            raise BarDataError("benchmark_in_universe", f"benchmark {chosen} is not in the universe {sorted(universe)}: "
+            raise BarDataError("benchmark_in_universe",
+                               f"benchmark {chosen} is not in the universe {sorted(universe)}: "
                                "its corr_bench_60 and beta_bench_60 would be null everywhere; set FA_BENCHMARK_TICKER "
                                "to one of them", ticker=chosen)
         return chosen

@@ -96,9 +96,9 @@ class XGBoostModel:
     weak edges after a handful of trees). The search space keeps depth 1 to 3 for edges that interact.
     """
 
-    defaults: Mapping[str, Any] = {"n_estimators": 1000, "learning_rate": 0.05, "max_depth": 1, "min_child_weight": 10.0,
-                                   "subsample": 0.7, "colsample_bynode": 1.0, "reg_lambda": 1.0, "max_bin": 64,
-                                   "early_stopping_rounds": 100}
+    defaults: Mapping[str, Any] = {"n_estimators": 1000, "learning_rate": 0.05, "max_depth": 1,
+                                   "min_child_weight": 10.0, "subsample": 0.7, "colsample_bynode": 1.0,
+                                   "reg_lambda": 1.0, "max_bin": 64, "early_stopping_rounds": 100}
 
     def __init__(self, params: Mapping[str, Any], config: TrainingConfig):
         self.params = {**self.defaults, **params}

@@ -25,8 +25,8 @@ from financial_assets.sources.synthetic import SyntheticSource
 from financial_assets.sources.yahoo import YahooSource
 
 __all__ = ["BarSource", "EmbeddedSource", "FolderSource", "StandardizedBars", "SyntheticSource", "YahooSource",
-           "empty_bars", "load_standardized", "make_source", "unusable_inputs", "standardize", "standardize_bars", "INTRADAY_COLUMNS", "INTRADAY_MODES",
-           "KINDS", "OUTSIDE_SESSION_COLUMNS"]
+           "empty_bars", "load_standardized", "make_source", "unusable_inputs", "standardize", "standardize_bars",
+           "INTRADAY_COLUMNS", "INTRADAY_MODES", "KINDS", "OUTSIDE_SESSION_COLUMNS"]
 
 #: accepted values of `kind` (FA_SOURCE)
 KINDS = ("embedded", "folder", "yfinance", "synthetic")

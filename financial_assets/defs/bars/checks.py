@@ -103,7 +103,8 @@ def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResour
             "held_back_tickers": dg.MetadataValue.md(
                 pd.DataFrame({"ticker": list(held), "reason": list(held.values())}).to_markdown(index=False)
                 if held else "_none_"),
-            "rejected_files": _listed(files[["ticker", "date", "rule", "value", "detail"]] if len(files) else pd.DataFrame()),
+            "rejected_files": _listed(files[["ticker", "date", "rule", "value", "detail"]]
+                                      if len(files) else pd.DataFrame()),
             "rejected_by_ticker": _listed(per_ticker),
             "failures": _listed(table.assign(date=table["date"].dt.date) if len(table) else table),
             **check_state.metadata(state),

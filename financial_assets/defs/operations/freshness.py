@@ -3,8 +3,8 @@
 `VALIDATED_BARS_FRESHNESS` is that rule as Dagster 1.13's `FreshnessPolicy.cron` (deadline = the
 calendar's usual close + grace, in the exchange's time zone; a materialization since the close): a
 policy sits on the asset itself, and `definitions.py` puts it there (`validated_bars` is the bars family's, see
-the README), and a cron knows no holidays. `stale_tickers_sensor` applies the rule per ticker with the calendar itself: a
-ticker is stale when its newest validated session is older than the newest session whose close plus
+the README), and a cron knows no holidays. `stale_tickers_sensor` applies the rule per ticker with the calendar
+itself: a ticker is stale when its newest validated session is older than the newest session whose close plus
 the grace has passed (within the partition set), and gets one alert per overdue session.
 """
 
