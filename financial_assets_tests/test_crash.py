@@ -17,14 +17,15 @@ from financial_assets.storage.lake import ParquetLake
 
 RANGE = ("2012-01-03", "2012-03-30")
 
-SCRIPT = """
+SCRIPT = f"""
 import sys, dagster as dg
 from financial_assets.app.runner import run_range
 from financial_assets.definitions import defs
 tickers = ["SYN000", "SYN001", "SYN002", "SYN003"]
-summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "%s", "%s", jobs={"bars_features_labels_job"})
+summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "{RANGE[0]}", "{RANGE[1]}",
+                    jobs={{"bars_features_labels_job"}})
 sys.exit(0 if summary.success else 1)
-""" % RANGE
+"""
 
 
 def _launch(env: dict[str, str]) -> subprocess.Popen:

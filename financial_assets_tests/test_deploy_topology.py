@@ -316,7 +316,8 @@ def _ticks(base: str, selector: dict) -> list[str] | None:
 
 def _succeeded(base: str, services: Services, run_ids: list[str]) -> None:
     for run_id in run_ids:
-        status = services.wait_for(f"run {run_id}", lambda: _finished(base, run_id), timeout_s=180, interval_s=1)
+        status = services.wait_for(f"run {run_id}", lambda run_id=run_id: _finished(base, run_id), timeout_s=180,
+                                   interval_s=1)
         assert status == "SUCCESS", f"run {run_id}: {status}\n{services.failure()}"
 
 

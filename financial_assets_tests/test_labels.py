@@ -311,7 +311,7 @@ def _changed_rows(a: pd.DataFrame, b: pd.DataFrame, rows: np.ndarray) -> list[in
     bad = []
     for i in np.flatnonzero(rows):
         x, y = a.iloc[i], b.iloc[i]
-        if not all((pd.isna(u) and pd.isna(v)) or u == v for u, v in zip(x, y)):
+        if not all((pd.isna(u) and pd.isna(v)) or u == v for u, v in zip(x, y, strict=True)):
             bad.append(int(i))
     return bad
 

@@ -14,7 +14,7 @@ DEFAULT_LOG = Path("alerts") / "alerts.jsonl"
 
 _SCHEMES = ("jsonl", "webhook", "slack")
 # Entries are separated by commas that start a new `scheme:`, so commas inside a URL survive.
-_SPLIT = re.compile(r",\s*(?=(?:%s):)" % "|".join(_SCHEMES))
+_SPLIT = re.compile(rf",\s*(?=(?:{'|'.join(_SCHEMES)}):)")
 
 
 class AlertDeliveryError(RuntimeError):

@@ -182,7 +182,7 @@ def resolved_resources() -> Iterator[dict[str, dg.ConfigurableResource]]:
 def check_run_settings(resources: Mapping[str, object]) -> None:
     """Read every resource's settings from the environment now and run its `check_settings`: a ValueError naming the
     setting when one is wrong."""
-    for name, resource in resources.items():
+    for resource in resources.values():
         if not isinstance(resource, dg.ConfigurableResource):
             continue
         with resource.process_config_and_initialize_cm() as resolved:

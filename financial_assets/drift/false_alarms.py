@@ -105,7 +105,8 @@ def real_series_levels(tickers: Sequence[str] = REAL_TICKERS, years: Iterable[in
             month_ends = later.groupby(later.dt.month).max()
             ends = [dates.get_loc(d) + 1 for d in month_ends]
             found = levels(features, dates.get_loc(as_of) + 1 - LABEL_HORIZON, ends)
-            rows += [{"ticker": ticker, "as_of": as_of, "date": d, "level": v} for d, v in zip(month_ends, found)]
+            rows += [{"ticker": ticker, "as_of": as_of, "date": d, "level": v}
+                     for d, v in zip(month_ends, found, strict=True)]
     return pd.DataFrame(rows)
 
 

@@ -137,7 +137,7 @@ def _fold_table(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], fold
         return pd.Timestamp(value).strftime("%Y-%m-%d")
 
     table = []
-    for k, ((train, test), fold) in enumerate(zip(splits, folds)):
+    for k, ((train, test), fold) in enumerate(zip(splits, folds, strict=True)):
         scores = metric_arrays(data.y[test], fold.probability)
         majority = metric_arrays(data.y[test], fold.baselines["majority"])["accuracy"][0]
         table.append({"fold": k, "train_rows": len(train), "test_rows": len(test),
@@ -234,7 +234,8 @@ def _importance(final: FoldModel, data: Dataset, splits: list[tuple[np.ndarray, 
     if all(f.contributions is not None for f in folds):
         contributions = pd.concat([f.contributions.assign(date=data.t0[test], fold=k,
                                                           ticker=data.panel.tickers[data.rows[test]])
-                                   for k, ((_, test), f) in enumerate(zip(splits, folds))], ignore_index=True)
+                                   for k, ((_, test), f) in enumerate(zip(splits, folds, strict=True))],
+                                  ignore_index=True)
         contributions = contributions[["date", "ticker", "fold", *data.panel.names, "bias"]]
     return FeatureImportance(final.gain() if hasattr(final, "gain") else None, permutation, contributions)
 

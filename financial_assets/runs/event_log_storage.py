@@ -151,7 +151,7 @@ class BatchedSqliteEventLogStorage(ExpandsPlannedSubsets, SqliteEventLogStorage)
             event_ids = [row[0] for row in inserted]
             self._store_asset_event_tags(conn, batch, event_ids)
             latest: dict[tuple[str, str], tuple[EventLogEntry, int]] = {}
-            for event, event_id in zip(batch, event_ids):
+            for event, event_id in zip(batch, event_ids, strict=True):
                 latest[(event.get_dagster_event().asset_key.to_string(), event.dagster_event_type.value)] = (
                     event, event_id)
             # an asset's row records its last event of each type: writing the newest one is enough

@@ -38,7 +38,7 @@ def off_calendar(bars: pd.DataFrame, sessions: pd.DatetimeIndex, calendar: str) 
     found = records([{"ticker": t, "date": d, "rule": "trading_session", "column": "date",
                       "value": d.date().isoformat(), "detail": f"the {calendar} calendar has no session on this day",
                       "source_row": int(r)}
-                     for t, d, r in zip(hit["ticker"], hit["date"], hit["source_row"])])
+                     for t, d, r in zip(hit["ticker"], hit["date"], hit["source_row"], strict=True)])
     return bars.loc[~outside].reset_index(drop=True), found
 
 

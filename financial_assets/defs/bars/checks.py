@@ -45,7 +45,7 @@ def _failure_table(raw: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
     rows = raw.loc[failures["index"].to_numpy()].reset_index(drop=True)
     # a whole-row rule (high >= low, unique dates, ...) shows the bar itself
     values = [(" ".join(f"{p}={row[p]}" for p in ("date", "open", "high", "low", "close")) if c == "*" else str(row[c]))
-              for c, (_, row) in zip(failures["column"], rows.iterrows())]
+              for c, (_, row) in zip(failures["column"], rows.iterrows(), strict=True)]
     return pd.DataFrame({"ticker": rows["ticker"], "date": rows["date"], "rule": failures["rule"].to_numpy(),
                          "column": failures["column"].to_numpy(), "value": values})
 
