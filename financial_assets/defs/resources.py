@@ -69,6 +69,7 @@ class LakeResource(dg.ConfigurableResource):
 
     @property
     def root(self) -> Path:
+        """`data_dir` as an absolute path."""
         return Path(self.data_dir).resolve()
 
     @property
@@ -78,6 +79,7 @@ class LakeResource(dg.ConfigurableResource):
 
     @property
     def artifacts(self) -> ArtifactStore:
+        """The artefact store (reports, plots) beside the lake."""
         return ArtifactStore(self.root / "artifacts")
 
     def read(self, asset: str, tickers: Collection[str] | None = None, start: object = None, end: object = None,
@@ -115,6 +117,7 @@ class BarSourceResource(dg.ConfigurableResource):
     market: MarketResource
 
     def source(self) -> BarSource:
+        """The configured bar source, built from these settings."""
         names = [t for t in self.tickers.split(",") if t.strip()]
         return make_source(self.kind, folder=self.folder, tickers=names, seed=self.seed, n_synthetic=self.n_synthetic,
                            calendar_code=self.market.calendar, start=self.market.history_start, intraday=self.intraday)

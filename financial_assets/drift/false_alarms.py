@@ -118,6 +118,7 @@ def rates(found: Sequence[str]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Print the false-alarm rates of the drift rule on random walks and the embedded series."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=100, help="random walks per setting")
     args = parser.parse_args(argv)

@@ -54,9 +54,11 @@ class BarSource(Protocol):
 
     name: str
 
-    def tickers(self) -> list[str]: ...
+    def tickers(self) -> list[str]:
+        """The tickers this source offers."""
 
-    def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame: ...
+    def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's bars from `start` to `end` (inclusive; None: unbounded)."""
 
 
 def empty_bars() -> pd.DataFrame:

@@ -36,9 +36,11 @@ class EmbeddedSource:
     default_benchmark = "IBM"
 
     def tickers(self) -> list[str]:
+        """The five embedded tickers."""
         return list(TICKERS)
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's embedded bars from `start` to `end`; a ticker not embedded is a BarDataError."""
         ticker = normalize_ticker(ticker)
         if ticker not in TICKERS:
             raise BarDataError("ticker_in_source", f"the embedded data has only {', '.join(TICKERS)}", ticker=ticker)

@@ -91,6 +91,7 @@ class SyntheticSource:
         self.shift_drift, self.shift_vol = shift_drift, shift_vol
 
     def tickers(self) -> list[str]:
+        """SYN000, SYN001, ... one per synthetic ticker."""
         return [f"SYN{i:03d}" for i in range(self.n_tickers)]
 
     @property
@@ -126,6 +127,7 @@ class SyntheticSource:
         return self.sessions.to_numpy(dtype="datetime64[ns]")
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's simulated bars from `start` to `end`, the same for the same seed."""
         ticker = normalize_ticker(ticker)
         number = int(ticker[3:]) if ticker[:3] == "SYN" and ticker[3:].isdigit() else -1
         if not 0 <= number < self.n_tickers or ticker != f"SYN{number:03d}":

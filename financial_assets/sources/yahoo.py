@@ -57,9 +57,11 @@ class YahooSource:
         self._tickers = sorted({normalize_ticker(t) for t in tickers})
 
     def tickers(self) -> list[str]:
+        """The configured tickers, normalized and sorted."""
         return list(self._tickers)
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's daily bars from `start` to `end`, downloaded from Yahoo Finance."""
         ticker = normalize_ticker(ticker)
         first, last = start or DEFAULT_START, end or dt.date.today()
         if last < first:

@@ -66,6 +66,7 @@ class ParquetLake:
         self.root = Path(root)
 
     def asset_dir(self, asset: str) -> Path:
+        """The folder of `asset`'s files."""
         return self.root / asset
 
     def glob(self, asset: str) -> str:

@@ -19,6 +19,8 @@ from financial_assets.validation import rules
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
+    """One expectation's result: success, how many rows failed, a sample and their (ticker, date)."""
+
     expectation: str
     column: str
     success: bool

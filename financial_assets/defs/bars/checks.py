@@ -78,6 +78,7 @@ def _listed(table: pd.DataFrame) -> dg.MetadataValue:
 )
 def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResource,
                         market: MarketResource) -> dg.AssetCheckResult:
+    """The pandera schema over the run's raw and stored bars, with what earlier runs found."""
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
     raw, _ = _run_rows(lake, "raw_bars", wanted)
     validated, _ = _run_rows(lake, "validated_bars", wanted)
@@ -121,6 +122,7 @@ def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResour
 )
 def bars_suite_great_expectations(context: dg.AssetCheckExecutionContext, lake: LakeResource,
                                   market: MarketResource) -> dg.AssetCheckResult:
+    """The Great Expectations suite over the run's validated bars and their context."""
     from financial_assets.validation.gx_suite import run_gx_suite  # Great Expectations takes a second to import
 
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)

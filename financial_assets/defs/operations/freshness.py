@@ -65,6 +65,7 @@ def newest_sessions(instance: dg.DagsterInstance) -> dict[str, str]:
            "holidays included), and records it as an observation of validated_bars.")
 def stale_tickers_sensor(context: dg.SensorEvaluationContext, market: MarketResource,
                          alerts: AlertsResource) -> dg.SensorResult | dg.SkipReason:
+    """Alert once per overdue session of each stale ticker and observe validated_bars."""
     now = pd.Timestamp.now(tz="UTC")
     due = due_session(market.calendar, now, GRACE)
     if due is None:
