@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench ui clean
+.PHONY: setup run lint test bench ui clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ MAKE_RUN_SETTINGS := FA_RETRAIN_CALENDAR=year_end FA_MODEL_TYPES=xgboost,logisti
 run: $(STAMP)
 	$(MAKE_RUN_SETTINGS) $(BIN)/financial-assets run
 
-## create the environment if needed and run the test suite
-test: $(STAMP)
+## ruff's checks (pyproject.toml's [tool.ruff]) over the package, the benchmarks and the tests
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## create the environment if needed, lint, then run the test suite: a lint finding fails it
+test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)

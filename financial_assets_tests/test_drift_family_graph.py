@@ -29,8 +29,14 @@ from financial_assets.runs.stages import plan_stages
 from financial_assets.sources import SyntheticSource
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, module_settings,
-                                                    partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import (
+    SQL_JOB,
+    TICKER_JOB,
+    check_results,
+    module_settings,
+    partition_metadata,
+    run_stage,
+)
 
 MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("drift_report") in s.asset_keys)
 TICKERS, TICKER = ["SYN000", "SYN001"], "SYN001"
@@ -49,7 +55,7 @@ def _break_bars(folder: Path) -> None:
 def built(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("drift_family") / "data"
     _break_bars(data_dir.parent / "bars")
-    with module_settings(data_dir, {**SETTINGS, "FA_SOURCE_DIR": str(data_dir.parent / "bars")}) as patch:
+    with module_settings(data_dir, {**SETTINGS, "FA_SOURCE_DIR": str(data_dir.parent / "bars")}):
         instance = dg.DagsterInstance.ephemeral()  # in memory: an on-disk SQLite event log costs 17 ms an event
         assert run_range(defs, instance, TICKERS, START, DAY, jobs={TICKER_JOB, SQL_JOB}).success
         trained = run_stage(MODELS_JOB, f"{AS_OF}|{TICKER}", f"{AS_OF}|{TICKER}", instance,

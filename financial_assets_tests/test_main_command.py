@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from financial_assets.app import cli
-from financial_assets.app import catalog
+from financial_assets.app import catalog, cli
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.storage.lake import ParquetLake
@@ -115,15 +114,18 @@ def test_dagster_cli_materializes_one_partition_and_a_range(tmp_path):
 
 
 WRONG = {
-    "reversed dates": (["materialize", "--select", "raw_bars", "--partition-range", "2013-01-31|AAPL...2013-01-02|AAPL"],
+    "reversed dates": (["materialize", "--select", "raw_bars",
+                        "--partition-range", "2013-01-31|AAPL...2013-01-02|AAPL"],
                        "first date 2013-01-31 is after the last date 2013-01-02"),
-    "reversed tickers": (["materialize", "--select", "raw_bars", "--partition-range", "2013-01-02|IBM...2013-01-03|AAPL"],
+    "reversed tickers": (["materialize", "--select", "raw_bars",
+                          "--partition-range", "2013-01-02|IBM...2013-01-03|AAPL"],
                          "ticker IBM comes after AAPL"),
     "holiday": (["materialize", "--select", "raw_bars", "--partition", "2013-01-01|AAPL"],
                 "'2013-01-01' is not a date partition"),
     "unregistered ticker": (["materialize", "--select", "raw_bars", "--partition", "2013-01-02|ACME"],
                             "financial-assets tickers ACME"),
-    "unknown asset": (["materialize", "--select", "raw_bar", "--partition", "2013-01-02|AAPL"], "no asset named raw_bar"),
+    "unknown asset": (["materialize", "--select", "raw_bar", "--partition", "2013-01-02|AAPL"],
+                      "no asset named raw_bar"),
     "two stages": (["materialize", "--select", "raw_bars,training_table", "--partition", "2013-01-02|AAPL"],
                    "belong to different stages"),
     "after the data": (["materialize", "--select", "raw_bars", "--partition", "2013-03-04|AAPL"],

@@ -8,8 +8,14 @@ import pytest
 
 from financial_assets.sources import make_source
 from financial_assets.storage.lake import ParquetLake
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
-                                                    partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import (
+    SQL_JOB,
+    TICKER_JOB,
+    check_results,
+    materialized,
+    partition_metadata,
+    run_stage,
+)
 
 SESSIONS = pd.bdate_range("2013-01-02", "2013-02-28").drop(pd.to_datetime(["2013-01-21", "2013-02-18"]))
 
@@ -30,7 +36,8 @@ def test_one_partition_materializes_one_validated_bar_equal_to_the_source(data_d
     assert stored.loc[0, ["open", "high", "low", "close", "volume"]].tolist() == \
         expected[["open", "high", "low", "close", "volume"]].tolist()
     assert stored.loc[0, "adj_close"] == pytest.approx(expected["adj_close"])
-    assert check_results(run) == {"bars_schema_pandera": (True, "WARN"), "bars_suite_great_expectations": (True, "WARN"),
+    assert check_results(run) == {"bars_schema_pandera": (True, "WARN"),
+                                  "bars_suite_great_expectations": (True, "WARN"),
                                   "features_complete": (True, "WARN")}
 
 

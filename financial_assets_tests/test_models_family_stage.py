@@ -33,8 +33,15 @@ from financial_assets.storage.artifacts import ArtifactStore
 from financial_assets.storage.lake import ParquetLake
 from financial_assets.tracking import SERVING_VERSION, MlflowStore, mlflow_uris
 from financial_assets.tracking.store import mlflow_run_url
-from financial_assets_tests.dagster_helpers import (SQL_JOB, TICKER_JOB, check_results, materialized,
-                                                    module_settings, partition_metadata, run_stage)
+from financial_assets_tests.dagster_helpers import (
+    SQL_JOB,
+    TICKER_JOB,
+    check_results,
+    materialized,
+    module_settings,
+    partition_metadata,
+    run_stage,
+)
 
 #: the stage holding the models (families downstream of it land there too: only the models run here)
 MODELS_JOB = next(s.job_name for s in plan_stages(defs) if dg.AssetKey("trained_model") in s.asset_keys)

@@ -31,6 +31,7 @@ class Stage:
 
     @property
     def job_name(self) -> str:
+        """The stage's job: its groups joined, then `_job`."""
         return f"{'_'.join(self.groups)}_job"
 
 
