@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run lint test bench ui clean
+.PHONY: setup run lint test test-slow bench ui clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,14 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## create the environment if needed, lint, then run the test suite: a lint finding fails it
+## create the environment if needed, lint, then run the test suite but the slow end-to-end tests (marked `slow`):
+## a lint finding fails it
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+## the slow end-to-end tests alone (they launch Dagster processes, servers and a browser); .ci/run runs both
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
