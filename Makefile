@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench ui clean
+.PHONY: setup run lint test test-slow bench ui clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,18 @@ MAKE_RUN_SETTINGS := FA_RETRAIN_CALENDAR=year_end FA_MODEL_TYPES=xgboost,logisti
 run: $(STAMP)
 	$(MAKE_RUN_SETTINGS) $(BIN)/financial-assets run
 
-## create the environment if needed and run the test suite
-test: $(STAMP)
-	$(BIN)/pytest
+## ruff's checks (pyproject.toml's [tool.ruff]) over the package, the benchmarks and the tests
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## create the environment if needed, lint, then run the test suite but the slow end-to-end tests (marked `slow`):
+## a lint finding fails it
+test: lint
+	$(BIN)/pytest -m "not slow"
+
+## the slow end-to-end tests alone (they launch Dagster processes, servers and a browser); .ci/run runs both
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -15,6 +15,7 @@ WHICH = ("history", "nightly", "features", "training", "serving", "backtest", "n
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the chosen benchmarks on a temporary data folder and instance, printing a BENCH line each."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("which", nargs="*", default=list(WHICH), help=f"any of {', '.join(WHICH)} (default: all)")
     parser.add_argument("--sample-sessions", type=int, default=60,

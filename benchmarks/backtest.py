@@ -28,8 +28,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from financial_assets.backtest import BacktestConfig, run_backtest
 from benchmarks import bench_line
+from financial_assets.backtest import BacktestConfig, run_backtest
 
 ORACLE_PYTHON = Path(__file__).resolve().parents[1] / ".venv-bench-oracles" / "bin" / "python"
 ORACLE_SCRIPT = Path(__file__).with_name("backtest_oracles.py")

@@ -31,6 +31,7 @@ class FractionalPercent(bt.CommInfoBase):
     params = (("stocklike", True), ("commtype", bt.CommInfoBase.COMM_PERC), ("percabs", True))
 
     def getsize(self, price, cash):
+        """Fractional shares `cash` buys at `price` (times the leverage), so backtrader sizes like the engine."""
         return self.p.leverage * (cash / price)
 
 
@@ -43,6 +44,7 @@ class Replay(bt.Strategy):
         self.held, self.values = 0.0, []
 
     def next(self):
+        """Record this bar's value, then order the target weight when it changed."""
         self.values.append(self.broker.getvalue())
         w = self.p.weights[len(self) - 1]
         if w != self.held:

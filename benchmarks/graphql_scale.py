@@ -236,6 +236,7 @@ def bench_graphql_partition_status(tickers: int = 100, years: int = 4, dagster_y
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Fill an instance, time the partition-status query, and remove it unless kept."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickers", type=int, default=100)
     parser.add_argument("--years", type=int, default=4)

@@ -87,8 +87,9 @@ def bench_history(sample_sessions: int) -> None:
                                                            list(ticker_stage.asset_keys))
     as_shipped = per_partition * partition_assets
     print(f"# {len(tickers)} tickers x {len(sessions)} sessions: {partition_assets} partition-assets in {seconds:.1f}s "
-          f"({', '.join(f'{r.job} {r.seconds:.1f}s' for r in summary.runs)}); as shipped: {per_partition * 1000:.1f} ms "
-          f"per partition-asset on a {2 * sample_sessions}-partition sample, {as_shipped:.0f}s extrapolated")
+          f"({', '.join(f'{r.job} {r.seconds:.1f}s' for r in summary.runs)}); "
+          f"as shipped: {per_partition * 1000:.1f} ms per partition-asset on a {2 * sample_sessions}-partition "
+          f"sample, {as_shipped:.0f}s extrapolated")
     bench_line("history_backfill_wall", seconds, "s", as_shipped / seconds, "as_shipped_extrapolated_from_sample")
 
 
@@ -111,7 +112,7 @@ def bench_nightly() -> None:
         nightly = run_range(defs, instance, tickers, sessions[-1], sessions[-1])
         seconds = time.perf_counter() - began
     assert history.success and nightly.success, [r.error for r in history.runs + nightly.runs]
-    print(f"# nightly {sessions[-1]} for {len(tickers)} tickers: {', '.join(f'{r.job} {r.seconds:.1f}s' for r in nightly.runs)};"
-          f" the year before it: {history_seconds:.1f}s")
+    stages = ", ".join(f"{r.job} {r.seconds:.1f}s" for r in nightly.runs)
+    print(f"# nightly {sessions[-1]} for {len(tickers)} tickers: {stages}; the year before it: {history_seconds:.1f}s")
     bench_line("nightly_increment_wall", seconds, "s", seconds / (history_seconds / (len(sessions) - 1)),
                "one_session_share_of_the_year_backfill")

@@ -46,8 +46,15 @@ def bench_serving(requests_count: int = 300) -> None:
     """p95 of single-row /invocations round trips of the served champion, against /ping on the same server."""
     import mlflow
 
-    from financial_assets.tracking import log_pyfunc_model, mlflow_uris, register_version, serve_model, \
-        served_p95_latency_ms, set_serving, tracked_run
+    from financial_assets.tracking import (
+        log_pyfunc_model,
+        mlflow_uris,
+        register_version,
+        serve_model,
+        served_p95_latency_ms,
+        set_serving,
+        tracked_run,
+    )
     from financial_assets.tracking.serving import ping_p95_latency_ms
 
     store = mlflow_uris(Path(tempfile.mkdtemp(prefix="fa-bench-mlflow-")))

@@ -3,7 +3,10 @@
     python -m benchmarks nightly_universe drift
 
 Settings shape the partitions, so each universe is built in a process of its own (FA_* set before the
-code location is imported, as in `graphql_scale`). Its untimed setup fills START until the session
+code location is imported, as in `graphql_scale`). Its bars are synthetic walks with a planted mean-reverting
+edge (AR(1) returns, phi -0.5, as in the drift and backtest graph tests), written as files for the folder
+source, so each ticker's model passes the promotion gate and serves (on a random walk nothing serves, and
+the increment would skip backtests and drift reports). Its untimed setup fills START until the session
 before NIGHTLY through the bars and SQL stages, trains one logistic model per ticker as of AS_OF (the
 champion) and serves the sessions after it (predictions, backtest). The timed increment is NIGHTLY
 through the three stages; the models stage runs without cv_folds and trained_model (no retraining at
@@ -56,17 +59,31 @@ class DriftCase:
     memory: dict[str, int]
 
 
-def _settings(n_tickers: int) -> dict[str, str]:
-    """The universe's settings: synthetic bars, one cheap logistic model per ticker, drift at the run's last date."""
-    return {"FA_SOURCE": "synthetic", "FA_SYNTHETIC_TICKERS": str(n_tickers), "FA_HISTORY_START": START,
-            "FA_HISTORY_END": NIGHTLY, "FA_CALENDAR": "XNYS", "FA_RETRAIN_CALENDAR": "year_end",
-            "FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0", "FA_MIN_CHAMPION_OOS_ROWS": "100",
-            "FA_POOLED_MODEL": "false", "FA_DRIFT_CALENDAR": "last"}
+def _settings(folder: str) -> dict[str, str]:
+    """The universe's settings: the bar files in `folder`, one cheap logistic model per ticker, drift at the run's
+    last date."""
+    return {"FA_SOURCE": "folder", "FA_SOURCE_DIR": folder, "FA_BENCHMARK_TICKER": "SYN000",
+            "FA_HISTORY_START": START, "FA_HISTORY_END": NIGHTLY, "FA_CALENDAR": "XNYS",
+            "FA_RETRAIN_CALENDAR": "year_end", "FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0",
+            "FA_MIN_CHAMPION_OOS_ROWS": "100", "FA_POOLED_MODEL": "false", "FA_DRIFT_CALENDAR": "last"}
+
+
+def _bar_files(n_tickers: int) -> str:
+    """A folder of `n_tickers` <TICKER>.parquet files: constant-volatility walks with AR(1) returns (phi -0.5)."""
+    from financial_assets.sources.synthetic import SyntheticSource
+
+    folder = tempfile.mkdtemp(prefix="fa-bench-bars-")
+    source = SyntheticSource(n_tickers=n_tickers, seed=7, start=START, end=NIGHTLY, mu=0.0, alpha=0.0, beta=0.0,
+                             ar1=-0.5)
+    for ticker in source.tickers():
+        source.load(ticker).drop(columns=["ticker", "source_row"]).to_parquet(f"{folder}/{ticker}.parquet")
+    return folder
 
 
 def _child(n_tickers: int, part: str) -> list[str]:
     """Run `part` (nightly | drift) for an `n_tickers` universe in a fresh process; its stdout lines."""
-    environment = {**os.environ, **_settings(n_tickers), "DAGSTER_HOME": tempfile.mkdtemp(prefix="fa-bench-home-"),
+    environment = {**os.environ, **_settings(_bar_files(n_tickers)),
+                   "DAGSTER_HOME": tempfile.mkdtemp(prefix="fa-bench-home-"),
                    "FA_DATA_DIR": tempfile.mkdtemp(prefix="fa-bench-data-")}
     done = subprocess.run([sys.executable, "-m", "benchmarks.operations", part, str(n_tickers)],
                           env=environment, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
@@ -181,10 +198,11 @@ def _universe(n_tickers: int, part: str) -> None:
     from financial_assets.defs.partitions import session_keys
     from financial_assets.runs.instance import project_instance
     from financial_assets.runs.stages import plan_stages
+    from financial_assets.settings import env
     from financial_assets.sources import make_source
 
     instance = project_instance()
-    tickers = make_source("synthetic", n_synthetic=n_tickers).tickers()
+    tickers = make_source("folder", folder=env("FA_SOURCE_DIR")).tickers()
     stages = plan_stages(defs)
     upstream = {s.job_name for s in stages if dg.AssetKey("drift_report") not in s.asset_keys}
     (models,) = [s.job_name for s in stages if dg.AssetKey("drift_report") in s.asset_keys]

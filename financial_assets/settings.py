@@ -46,7 +46,8 @@ DEFAULTS: dict[str, str] = {
     # 8 years, year_end beyond (financial_assets/models/asof.py); a run over one date trains at that date
     "FA_RETRAIN_CALENDAR": "auto",
     # the label models predict: dir_<h> (dir_1, dir_5, dir_20) or tb_label (triple barrier); dir_1: see the README
-    "FA_MODEL_LABEL": "dir_1",    # comma-separated model types: xgboost, logistic, lstm, transformer (the baselines are always evaluated)
+    "FA_MODEL_LABEL": "dir_1",
+    # comma-separated model types: xgboost, logistic, lstm, transformer (the baselines are always evaluated)
     "FA_MODEL_TYPES": "xgboost",
     # true: one model pooled over the run's tickers; false: one model per ticker
     "FA_POOLED_MODEL": "false",

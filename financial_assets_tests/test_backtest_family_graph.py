@@ -26,7 +26,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("backtest_family") / "data"
     source = SyntheticSource(n_tickers=1, seed=7, start="2009-01-02", end=END, ar1=-0.5)
     write_bar_files(data_dir.parent / "bars", {"SYN000": source.load("SYN000").drop(columns=["ticker", "source_row"])})
-    with module_settings(data_dir, {**SETTINGS, "FA_SOURCE_DIR": str(data_dir.parent / "bars")}) as patch:
+    with module_settings(data_dir, {**SETTINGS, "FA_SOURCE_DIR": str(data_dir.parent / "bars")}):
         instance = dg.DagsterInstance.ephemeral()
         summary = run_range(defs, instance, ["SYN000"], START, END)
         yield instance, summary, ParquetLake(data_dir / "lake"), mlflow_uris(data_dir)

@@ -7,16 +7,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
-from financial_assets.backtest import (BacktestConfig, deflated_sharpe_ratio, expected_max_sharpe,
-                                       performance_metrics, probabilistic_sharpe_ratio, run_backtest, sharpe_moments)
-from financial_assets.backtest.configurations import (configuration_sharpes, overfitting_probability, return_matrix,
-                                                      threshold_settings)
+from financial_assets.backtest import (
+    BacktestConfig,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    performance_metrics,
+    probabilistic_sharpe_ratio,
+    run_backtest,
+    sharpe_moments,
+)
+from financial_assets.backtest.configurations import (
+    configuration_sharpes,
+    overfitting_probability,
+    return_matrix,
+    threshold_settings,
+)
 from financial_assets.backtest.periods import sharpe_reliable, sharpe_significance, trial_sharpe_variance, window
 from financial_assets.backtest.summary import summary_lines
-from financial_assets.backtest.track_record import (configurations_tried, oof_sources, ticker_ledger,
-                                                    traded_predictions)
+from financial_assets.backtest.track_record import configurations_tried, oof_sources, ticker_ledger, traded_predictions
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.backtest.checks import _alarms
 from financial_assets_tests.synthetic_bars import random_bars

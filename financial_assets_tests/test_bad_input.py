@@ -65,13 +65,15 @@ def test_one_rejected_bar_affects_only_its_own_ticker(folder, data_dir, instance
     hit = lake.read("quarantined_bars").query("rule == 'high_ge_low'")
     assert hit[["ticker", "date", "value"]].values.tolist() == [["BAD", pd.Timestamp(BAD_DAY), "high=90.0 low=95.0"]]
     validated = lake.read("validated_bars")
-    assert validated.groupby("ticker").size().to_dict() == {"ALFA": len(DATES), "BAD": len(DATES) - 1, "OMEGA": len(DATES)}
+    rows_kept = {"ALFA": len(DATES), "BAD": len(DATES) - 1, "OMEGA": len(DATES)}
+    assert validated.groupby("ticker").size().to_dict() == rows_kept
     # the validated data, without the bar, feeds every downstream asset of every ticker
     for asset in ("features", "labels"):
         assert _tickers_of(instance, bars, asset) == set(TICKERS)
-    assert lake.read("training_table").groupby("ticker").size().to_dict() == {"ALFA": len(DATES), "BAD": len(DATES) - 1, "OMEGA": len(DATES)}
-    assert partition_metadata(instance, "validated_bars", f"{BAD_DAY}|BAD")["quarantined"].startswith("error high_ge_low")
-    assert partition_metadata(instance, "validated_bars", f"{BAD_DAY}|BAD")["dagster/row_count"] == 0
+    assert lake.read("training_table").groupby("ticker").size().to_dict() == rows_kept
+    bad_partition = partition_metadata(instance, "validated_bars", f"{BAD_DAY}|BAD")
+    assert bad_partition["quarantined"].startswith("error high_ge_low")
+    assert bad_partition["dagster/row_count"] == 0
     # the check names the ticker, the date, the rule and the value, as a warning: nothing was held back
     assert check_results(bars)["bars_schema_pandera"] == (False, "WARN")
     failures = _check_metadata(instance, "bars_schema_pandera")["failures"]
@@ -177,7 +179,8 @@ def test_a_crash_day_warns_but_does_not_hold_back(folder, data_dir, instance):
     _good(folder, "ALFA", "OMEGA")
     bars, _ = _run_all(instance)
     assert bars.status == "SUCCESS"
-    assert check_results(bars) == {"bars_schema_pandera": (True, "WARN"), "bars_suite_great_expectations": (False, "WARN"),
+    assert check_results(bars) == {"bars_schema_pandera": (True, "WARN"),
+                                   "bars_suite_great_expectations": (False, "WARN"),
                                    "features_complete": (True, "WARN")}
     assert _tickers_of(instance, bars, "features") == set(TICKERS)
     quarantine = ParquetLake(data_dir / "lake").read("quarantined_bars")
@@ -225,7 +228,8 @@ def test_unsafe_ticker_names_are_refused_before_any_path_or_key_is_built(name):
 
 def test_an_intraday_file_becomes_daily_bars_and_its_rows_are_kept(folder, data_dir, instance):
     hours = pd.date_range("2013-01-02 09:30", periods=7, freq="h")  # New York local time, one session
-    frame = pd.DataFrame({"timestamp": hours, "open": [10, 11, 12, 13, 14, 15, 16], "high": [11, 12, 13, 14, 15, 16, 17],
+    frame = pd.DataFrame({"timestamp": hours, "open": [10, 11, 12, 13, 14, 15, 16],
+                          "high": [11, 12, 13, 14, 15, 16, 17],
                           "low": [9, 10, 11, 12, 13, 14, 15], "close": [11, 12, 13, 14, 15, 16, 16.5],
                           "volume": [100.0] * 7})
     write_bar_files(folder, {"HOURLY": frame})
@@ -251,7 +255,8 @@ def test_a_rerun_with_revised_source_values_archives_the_old_raw_bars(folder, da
     assert run_stage(BARS_JOB, f"{FIRST}|ACME", f"{DATES[4]}|ACME", instance).status == "SUCCESS"
     lake = ParquetLake(data_dir / "lake")
     archived = lake.read("raw_bar_revisions")
-    assert archived[["ticker", "date", "close"]].values.tolist() == [["ACME", pd.Timestamp(DATES[1]), frame.loc[1, "close"]]]
+    assert archived[["ticker", "date", "close"]].values.tolist() == [["ACME", pd.Timestamp(DATES[1]),
+                                                                     frame.loc[1, "close"]]]
     assert archived["replaced_at"].notna().all()
     assert lake.read("raw_bars")["close"].tolist() == revised["close"].tolist()
     # the revised bar's partition records a new data version; the bar that did not change keeps its own

@@ -9,8 +9,15 @@ import sys
 import pandas as pd
 import pytest
 
-from financial_assets.core.calendar import (calendar_timezone, close_ticks, last_closed_session, session_bounds,
-                                            trading_days_to_month_end, trading_sessions, weekday_holidays)
+from financial_assets.core.calendar import (
+    calendar_timezone,
+    close_ticks,
+    last_closed_session,
+    session_bounds,
+    trading_days_to_month_end,
+    trading_sessions,
+    weekday_holidays,
+)
 from financial_assets.defs.partitions import date_partitions
 
 

@@ -18,18 +18,19 @@ from financial_assets.storage.lake import ParquetLake
 
 RANGE = ("2012-01-03", "2012-03-30")
 
-SCRIPT = """
+SCRIPT = f"""
 import sys, dagster as dg
 from financial_assets.app.runner import run_range
 from financial_assets.definitions import defs
 tickers = ["SYN000", "SYN001", "SYN002", "SYN003"]
-summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "%s", "%s", jobs={"%s"})
+summary = run_range(defs, dg.DagsterInstance.ephemeral(), tickers, "{RANGE[0]}", "{RANGE[1]}", jobs={{"{BARS_JOB}"}})
 sys.exit(0 if summary.success else 1)
-""" % (*RANGE, BARS_JOB)
+"""
 
 
 def _launch(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def _assert_every_visible_partition_is_whole(lake: ParquetLake, expected: pd.DataFrame) -> int:
@@ -40,7 +41,8 @@ def _assert_every_visible_partition_is_whole(lake: ParquetLake, expected: pd.Dat
         want = expected.loc[(expected["ticker"] == ticker) & (expected["date"].dt.strftime("%Y-%m") == path.stem)]
         # a month file is either absent or holds every bar of its partitions written so far, each whole
         assert set(pd.to_datetime(table["date"])) <= set(want["date"])
-        merged = table.assign(date=pd.to_datetime(table["date"])).merge(want, on=["ticker", "date"], suffixes=("", "_src"))
+        merged = table.assign(date=pd.to_datetime(table["date"])).merge(want, on=["ticker", "date"],
+                                                                         suffixes=("", "_src"))
         assert len(merged) == len(table)
         assert (merged["close"] == merged["close_src"]).all()
         seen += len(table)

@@ -35,7 +35,8 @@ def asset_spec_snapshot() -> dict:
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)
-        checks = sorted([c.name, graph.get_check_spec(c).blocking] for c in graph.asset_check_keys if c.asset_key == key)
+        checks = sorted([c.name, graph.get_check_spec(c).blocking]
+                        for c in graph.asset_check_keys if c.asset_key == key)
         assets[key.to_user_string()] = {
             "group": node.group_name, "partitions": _partitioning(node.partitions_def),
             "deps": sorted(p.to_user_string() for p in node.parent_keys), "kinds": sorted(node.kinds),
@@ -87,15 +88,18 @@ def test_the_code_location_name_is_the_same_everywhere():
 
 
 def _partition_keys_under(env: dict[str, str]) -> list[str]:
-    code = "from financial_assets.defs.partitions import trading_date_partitions as p; print(','.join(p.get_partition_keys()))"
-    out = subprocess.run([sys.executable, "-c", code], env={"PATH": "", **env}, capture_output=True, text=True, check=True)
+    code = ("from financial_assets.defs.partitions import trading_date_partitions as p; "
+            "print(','.join(p.get_partition_keys()))")
+    out = subprocess.run([sys.executable, "-c", code], env={"PATH": "", **env}, capture_output=True, text=True,
+                         check=True)
     return out.stdout.strip().split(",")
 
 
 def test_crypto_calendar_has_weekend_partitions_and_fx_has_weekdays_without_holidays():
-    crypto = _partition_keys_under({"FA_CALENDAR": "24/7", "FA_HISTORY_START": "2013-01-01", "FA_HISTORY_END": "2013-01-31"})
+    january = {"FA_HISTORY_START": "2013-01-01", "FA_HISTORY_END": "2013-01-31"}
+    crypto = _partition_keys_under({"FA_CALENDAR": "24/7", **january})
     assert "2013-01-19" in crypto and len(crypto) == 31
-    fx = _partition_keys_under({"FA_CALENDAR": "24/5", "FA_HISTORY_START": "2013-01-01", "FA_HISTORY_END": "2013-01-31"})
+    fx = _partition_keys_under({"FA_CALENDAR": "24/5", **january})
     assert "2013-01-21" in fx and "2013-01-19" not in fx and len(fx) == 23
 
 

@@ -23,8 +23,14 @@ import pytest
 import yaml
 
 from financial_assets.settings import DEFAULTS
-from financial_assets_tests.fixtures.deploy.services import (DEPLOY, ROOT, compose, compose_environment, env_example,
-                                                     interpolate)
+from financial_assets_tests.fixtures.deploy.services import (
+    DEPLOY,
+    ROOT,
+    compose,
+    compose_environment,
+    env_example,
+    interpolate,
+)
 
 SCHEMA = Path(__file__).parent / "fixtures" / "deploy" / "compose-spec.json"
 DAGSTER_SERVICES = ("user_code", "webserver", "daemon")

@@ -69,6 +69,6 @@ def test_the_chart_uses_the_deployments_database_scheme_and_queue_limits(values)
     assert "maxConcurrentRuns" not in values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     helm_limits = values["additionalInstanceConfig"]["concurrency"]["runs"]["tag_concurrency_limits"]
     compose_limits = instance["concurrency"]["runs"]["tag_concurrency_limits"]
-    key = lambda limits: sorted((l["key"], str(l.get("value"))) for l in limits)  # noqa: E731
+    key = lambda limits: sorted((limit["key"], str(limit.get("value"))) for limit in limits)  # noqa: E731
     assert key(helm_limits) == key(compose_limits)  # the same tags, limits sized for a cluster
     assert set(values["additionalInstanceConfig"]["concurrency"]) == set(instance["concurrency"])

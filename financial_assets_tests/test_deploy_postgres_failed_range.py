@@ -29,8 +29,12 @@ from financial_assets.runs.event_log_storage import ExpandsPlannedSubsets
 from financial_assets.runs.internals import CODE_LOCATION, DEFINITIONS_MODULE
 from financial_assets.runs.stages import BARS_JOB
 from financial_assets_tests.dagster_helpers import run_stage
-from financial_assets_tests.fixtures.deploy.services import (NativePostgres, Services, compose_environment,
-                                                             instance_yaml_without_docker)
+from financial_assets_tests.fixtures.deploy.services import (
+    NativePostgres,
+    Services,
+    compose_environment,
+    instance_yaml_without_docker,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -28,10 +28,20 @@ import pytest
 
 from financial_assets.runs.stages import BARS_JOB
 from financial_assets.settings import DEFAULTS
-from financial_assets_tests.fixtures.deploy.services import (BIN, DEPLOY, NativePostgres, Services, compose,
-                                                             compose_environment, free_port, graphql, http_get,
-                                                             instance_yaml_without_docker, post_json,
-                                                             workspace_yaml_on)
+from financial_assets_tests.fixtures.deploy.services import (
+    BIN,
+    DEPLOY,
+    NativePostgres,
+    Services,
+    compose,
+    compose_environment,
+    free_port,
+    graphql,
+    http_get,
+    instance_yaml_without_docker,
+    post_json,
+    workspace_yaml_on,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -307,7 +317,8 @@ def _ticks(base: str, selector: dict) -> list[str] | None:
 
 def _succeeded(base: str, services: Services, run_ids: list[str]) -> None:
     for run_id in run_ids:
-        status = services.wait_for(f"run {run_id}", lambda: _finished(base, run_id), timeout_s=180, interval_s=1)
+        status = services.wait_for(f"run {run_id}", lambda run_id=run_id: _finished(base, run_id), timeout_s=180,
+                                   interval_s=1)
         assert status == "SUCCESS", f"run {run_id}: {status}\n{services.failure()}"
 
 

@@ -8,8 +8,13 @@ import numpy as np
 
 from financial_assets.drift.calibration import values_needed, window_scores, window_starts
 from financial_assets.drift.columns import calendar_features, feature_memory
-from financial_assets.drift.false_alarms import (FEATURES, adjusted_features, rates, random_walk_levels,
-                                                 real_series_levels)
+from financial_assets.drift.false_alarms import (
+    FEATURES,
+    adjusted_features,
+    random_walk_levels,
+    rates,
+    real_series_levels,
+)
 from financial_assets.features.registry import DEFAULT_FEATURES
 from financial_assets.sources import SyntheticSource
 

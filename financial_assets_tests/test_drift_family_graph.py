@@ -47,7 +47,7 @@ def _break_bars(folder: Path) -> None:
 def built(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("drift_family") / "data"
     _break_bars(data_dir.parent / "bars")
-    with module_settings(data_dir, {**SETTINGS, "FA_SOURCE_DIR": str(data_dir.parent / "bars")}) as patch:
+    with module_settings(data_dir, {**SETTINGS, "FA_SOURCE_DIR": str(data_dir.parent / "bars")}):
         instance = dg.DagsterInstance.ephemeral()  # in memory: an on-disk SQLite event log costs 17 ms an event
         assert run_range(defs, instance, TICKERS, START, DAY, jobs={BARS_JOB, SQL_MODELS_JOB}).success
         trained = run_stage(MODELS_JOB, f"{AS_OF}|{TICKER}", f"{AS_OF}|{TICKER}", instance,

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from financial_assets.core.errors import BarDataError
 from financial_assets.definitions import defs
 from financial_assets.defs.drift.checks import CHECK_KEY
 from financial_assets.drift import performance_decay

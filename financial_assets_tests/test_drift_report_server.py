@@ -36,7 +36,7 @@ def process(command: list[str], url: str, log: Path, timeout: float = 120.0) -> 
                 break
             except requests.ConnectionError:
                 if child.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"{command[:4]} did not answer at {url}:\n{log.read_text()[-3000:]}")
+                    raise AssertionError(f"{command[:4]} did not answer at {url}:\n{log.read_text()[-3000:]}") from None
                 time.sleep(0.3)
         yield
     finally:
@@ -44,7 +44,9 @@ def process(command: list[str], url: str, log: Path, timeout: float = 120.0) -> 
         child.wait(timeout=30)
 
 
-def test_the_report_server_serves_the_linked_reports_and_renders_the_others_on_demand(tables, tmp_path, monkeypatch):
+# `tables` is the fixture imported above: pytest passes it by name (F811 mistakes that for a redefinition)
+def test_the_report_server_serves_the_linked_reports_and_renders_the_others_on_demand(tables, tmp_path,  # noqa: F811
+                                                                                      monkeypatch):
     port = free_port()
     monkeypatch.setenv("FA_ARTIFACTS_URL", f"http://{HOST}:{port}")
     instance = dg.DagsterInstance.ephemeral()

@@ -62,10 +62,10 @@ def _materialize(command: str) -> tuple[list[str], str]:
 
 
 def test_every_stage_materializes_one_dagster_stage_and_tracks_its_lake_folders(pipeline, params):
+    import dagster as dg
+
     from financial_assets.definitions import defs
     from financial_assets.runs.stages import plan_stages
-
-    import dagster as dg
 
     values = {**params, **{k: v for entry in pipeline["vars"] for k, v in entry.items()}}
     stage_of = {k.to_user_string(): s for s in plan_stages(defs) for k in s.asset_keys}

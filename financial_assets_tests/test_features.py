@@ -15,10 +15,10 @@ from financial_assets.features import (
     FEATURE_REGISTRY,
     compute_features,
     compute_features_panel,
+    indicators,
     registry_table,
     resolve_feature_names,
 )
-from financial_assets.features import indicators
 from financial_assets.features.chunk import Chunk, Run
 from financial_assets.features.compute import OHLCV, computable
 from financial_assets.features.indicators import FEATURES
@@ -141,16 +141,19 @@ def test_flat_prices_give_zero_change_and_nan_for_undefined_ratios():
 
 def test_the_documented_registry_is_the_registry():
     docs = Path(__file__).resolve().parents[1] / "docs" / "features.md"
-    assert docs.read_text() == registry_markdown(), "regenerate: python -m financial_assets.features.registry > docs/features.md"
+    regenerate = "regenerate: python -m financial_assets.features.registry > docs/features.md"
+    assert docs.read_text() == registry_markdown(), regenerate
 
 
 def test_benchmark_reference_covers_the_talib_subset_and_reports_a_ratio():
     from financial_assets.features.benchmark import measure_feature_throughput, talib_subset
 
-    one_call = {n for n in DEFAULT_FEATURES if re.fullmatch(r"talib\.[A-Z]+\([^()]*\)(\[\d\])?", FEATURE_REGISTRY[n].source)}
+    one_call = {n for n in DEFAULT_FEATURES
+                if re.fullmatch(r"talib\.[A-Z]+\([^()]*\)(\[\d\])?", FEATURE_REGISTRY[n].source)}
     assert set(talib_subset()) == one_call - {"stoch_d"}  # STOCH's one call gives stoch_k and stoch_d
     panel = pd.concat([random_bars(300, seed=s, ticker=f"T{s}") for s in range(3)], ignore_index=True)
     result = measure_feature_throughput(panel, threads=2, repeats=1)
-    assert set(result) == {"bars", "features_seconds", "features_bars_per_s", "talib_seconds", "talib_bars_per_s", "ratio"}
+    assert set(result) == {"bars", "features_seconds", "features_bars_per_s", "talib_seconds", "talib_bars_per_s",
+                           "ratio"}
     assert result["bars"] == 900
     assert result["ratio"] == pytest.approx(result["features_bars_per_s"] / result["talib_bars_per_s"])

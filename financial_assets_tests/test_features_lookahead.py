@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from financial_assets.features import FEATURE_REGISTRY, compute_features, compute_features_panel
 from financial_assets.core.lookahead import lookahead_violations
+from financial_assets.features import FEATURE_REGISTRY, compute_features, compute_features_panel
 from financial_assets_tests.synthetic_bars import random_bars
 
 ALL = list(FEATURE_REGISTRY)

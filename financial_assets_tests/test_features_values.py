@@ -18,7 +18,8 @@ from financial_assets_tests.synthetic_bars import random_bars
 ALL = list(FEATURE_REGISTRY)
 PYTHON_FEATURES = computable(ALL)
 #: features whose registry source is one TA-Lib call on the bars, e.g. "talib.RSI(close, 14)"
-DIRECT_TALIB = [n for n in PYTHON_FEATURES if re.fullmatch(r"talib\.[A-Z]+\([^()]*\)(\[\d\])?", FEATURE_REGISTRY[n].source)]
+DIRECT_TALIB = [n for n in PYTHON_FEATURES
+                if re.fullmatch(r"talib\.[A-Z]+\([^()]*\)(\[\d\])?", FEATURE_REGISTRY[n].source)]
 #: formula features computed from window sums over the chunk: no running total, so no dependence on series start
 WINDOW_FORMULAS = ["log_ret_1", "ret_5", "ret_10", "ret_20", "lag_ret_1", "lag_ret_5", "rv_5", "rv_10", "rv_20",
                    "vol_ratio_5_20", "parkinson_20", "garman_klass_20", "volume_ratio_5_20", "vwap_dist_20", "cmf_20"]
@@ -39,17 +40,17 @@ def features(bars) -> pd.DataFrame:
 
 def _talib_reference(bars: pd.DataFrame) -> dict[str, np.ndarray]:
     """Every direct TA-Lib feature, from the public talib API on the raw arrays."""
-    h, l, c, v = (bars[k].to_numpy() for k in ("high", "low", "close", "volume"))
+    h, lo, c, v = (bars[k].to_numpy() for k in ("high", "low", "close", "volume"))
     macd = talib.MACD(c, fastperiod=12, slowperiod=26, signalperiod=9)
-    stoch = talib.STOCH(h, l, c, fastk_period=14, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0)
+    stoch = talib.STOCH(h, lo, c, fastk_period=14, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0)
     bb = talib.BBANDS(c, timeperiod=20, nbdevup=2, nbdevdn=2, matype=0)
     return {
         "rsi_9": talib.RSI(c, 9), "rsi_14": talib.RSI(c, 14), "rsi_21": talib.RSI(c, 21),
         "macd": macd[0], "macd_signal": macd[1], "macd_hist": macd[2], "stoch_k": stoch[0], "stoch_d": stoch[1],
-        "willr_14": talib.WILLR(h, l, c, 14), "roc_10": talib.ROC(c, 10), "mom_10": talib.MOM(c, 10),
-        "adx_14": talib.ADX(h, l, c, 14), "cci_14": talib.CCI(h, l, c, 14), "atr_14": talib.ATR(h, l, c, 14),
-        "natr_14": talib.NATR(h, l, c, 14), "bb_upper_20": bb[0], "bb_middle_20": bb[1], "bb_lower_20": bb[2],
-        "obv": talib.OBV(c, v), "mfi_14": talib.MFI(h, l, c, v, 14),
+        "willr_14": talib.WILLR(h, lo, c, 14), "roc_10": talib.ROC(c, 10), "mom_10": talib.MOM(c, 10),
+        "adx_14": talib.ADX(h, lo, c, 14), "cci_14": talib.CCI(h, lo, c, 14), "atr_14": talib.ATR(h, lo, c, 14),
+        "natr_14": talib.NATR(h, lo, c, 14), "bb_upper_20": bb[0], "bb_middle_20": bb[1], "bb_lower_20": bb[2],
+        "obv": talib.OBV(c, v), "mfi_14": talib.MFI(h, lo, c, v, 14),
     }
 
 
@@ -91,9 +92,9 @@ def _ema(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _wilder_atr(h: np.ndarray, l: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
+def _wilder_atr(h: np.ndarray, lo: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
     """Wilder's ATR: true range from bar 1, seeded with mean(TR[1..n]), then (ATR (n-1) + TR) / n."""
-    tr = np.maximum(h[1:] - l[1:], np.maximum(abs(h[1:] - c[:-1]), abs(l[1:] - c[:-1])))
+    tr = np.maximum(h[1:] - lo[1:], np.maximum(abs(h[1:] - c[:-1]), abs(lo[1:] - c[:-1])))
     out = np.full(len(c), np.nan)
     out[n] = tr[:n].mean()
     for i in range(n + 1, len(c)):
@@ -103,13 +104,13 @@ def _wilder_atr(h: np.ndarray, l: np.ndarray, c: np.ndarray, n: int) -> np.ndarr
 
 def _independent(bars: pd.DataFrame) -> dict[str, pd.Series | np.ndarray]:
     """Every feature that is not one TA-Lib call, recomputed with pandas rolling windows and loops."""
-    o, h, l, c, v = (bars[k] for k in ("open", "high", "low", "close", "volume"))
+    o, h, lo, c, v = (bars[k] for k in ("open", "high", "low", "close", "volume"))
     log_ret = np.log(c / c.shift(1))
     rv = {n: log_ret.rolling(n).std(ddof=0) for n in (5, 10, 20)}  # pandas: Welford-style, not window sums
     mean20, std20 = c.rolling(20).mean(), c.rolling(20).std(ddof=0)
-    ema20, atr20 = _ema(c.to_numpy(), 20), _wilder_atr(h.to_numpy(), l.to_numpy(), c.to_numpy(), 20)
-    mfm = ((c - l) - (h - c)) / (h - l)
-    mfm[h == l] = 0.0
+    ema20, atr20 = _ema(c.to_numpy(), 20), _wilder_atr(h.to_numpy(), lo.to_numpy(), c.to_numpy(), 20)
+    mfm = ((c - lo) - (h - c)) / (h - lo)
+    mfm[h == lo] = 0.0
     sma = {n: c.rolling(n).mean() for n in (5, 10, 20, 50, 200)}
     return {
         "log_ret_1": log_ret,
@@ -118,12 +119,13 @@ def _independent(bars: pd.DataFrame) -> dict[str, pd.Series | np.ndarray]:
         "bb_pctb_20": (c - (mean20 - 2 * std20)) / (4 * std20),
         "bb_width_20": 4 * std20 / mean20,
         "keltner_pos_20": (c - (ema20 - 2 * atr20)) / (4 * atr20),
-        "parkinson_20": np.sqrt((np.log(h / l) ** 2).rolling(20).mean() / (4 * np.log(2))),
-        "garman_klass_20": np.sqrt((0.5 * np.log(h / l) ** 2 - (2 * np.log(2) - 1) * np.log(c / o) ** 2).rolling(20).mean()),
+        "parkinson_20": np.sqrt((np.log(h / lo) ** 2).rolling(20).mean() / (4 * np.log(2))),
+        "garman_klass_20": np.sqrt((0.5 * np.log(h / lo) ** 2 - (2 * np.log(2) - 1) * np.log(c / o) ** 2)
+                                   .rolling(20).mean()),
         **{f"rv_{n}": rv[n] for n in rv},
         "vol_ratio_5_20": rv[5] / rv[20],
         "volume_ratio_5_20": v.rolling(5).mean() / v.rolling(20).mean(),
-        "vwap_dist_20": c / (((h + l + c) / 3 * v).rolling(20).sum() / v.rolling(20).sum()) - 1,
+        "vwap_dist_20": c / (((h + lo + c) / 3 * v).rolling(20).sum() / v.rolling(20).sum()) - 1,
         "cmf_20": (mfm * v).rolling(20).sum() / v.rolling(20).sum(),
         **{f"sma_dist_{n}": c / sma[n] - 1 for n in sma},
         **{f"ema_dist_{n}": c / _ema(c.to_numpy(), n) - 1 for n in (5, 10, 20, 50, 200)},
@@ -214,7 +216,8 @@ def test_panel_with_threads_equals_one_ticker_at_a_time(monkeypatch):
     together = compute_features_panel(panel.sample(frac=1, random_state=0), ALL, threads=2)
     assert list(together.columns) == ["ticker", "date", *PYTHON_FEATURES]
     assert len(together) == len(panel)
-    assert together[["ticker", "date"]].equals(panel.sort_values(["ticker", "date"])[["ticker", "date"]].reset_index(drop=True))
+    keys = ["ticker", "date"]
+    assert together[keys].equals(panel.sort_values(keys)[keys].reset_index(drop=True))
     for ticker, rows in panel.groupby("ticker"):
         alone = compute_features(rows.drop(columns="ticker").reset_index(drop=True), ALL)
         mine = together.loc[together["ticker"] == ticker].drop(columns="ticker").reset_index(drop=True)

@@ -11,8 +11,14 @@ import pytest
 
 from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources import (INTRADAY_COLUMNS, OUTSIDE_SESSION_COLUMNS, FolderSource, make_source, standardize,
-                                      standardize_bars)
+from financial_assets.sources import (
+    INTRADAY_COLUMNS,
+    OUTSIDE_SESSION_COLUMNS,
+    FolderSource,
+    make_source,
+    standardize,
+    standardize_bars,
+)
 from financial_assets_tests.conftest import write_bar_files
 
 HEADER = "timestamp,open,high,low,close,volume\n"
@@ -103,13 +109,13 @@ def test_one_minute_bars_match_a_hand_computation(tmp_path):
     closes = {"2013-11-29": "13:00", "2013-12-02": "16:00"}  # the day after Thanksgiving closes early
     lines, rows, outside = [], [], []
     for i, stamp in enumerate(stamps):
-        o, h, l, c = (round(100 + x, 2) for x in rng.normal(0, 1, 4))
+        o, h, lo, c = (round(100 + x, 2) for x in rng.normal(0, 1, 4))
         v = int(rng.integers(0, 1000))
         text = stamp.strftime("%Y-%m-%d %H:%M")
-        lines.append(f"{text},{o},{h},{l},{c},{v}")
+        lines.append(f"{text},{o},{h},{lo},{c},{v}")
         day, hhmm = text.split()
         if "09:30" <= hhmm < closes[day]:
-            rows.append((day, text, [o, h, l, c, v]))
+            rows.append((day, text, [o, h, lo, c, v]))
         else:
             outside.append(i)
     out = _folder(tmp_path, lines).load_standardized("ACME")

@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from financial_assets.core.errors import BarDataError
+from financial_assets.core.lookahead import perturb_after
 from financial_assets.labels.compute import (
     HORIZONS,
     LABEL_COLUMNS,
@@ -21,7 +22,6 @@ from financial_assets.labels.compute import (
     label_columns,
     triple_barrier_labels,
 )
-from financial_assets.core.lookahead import perturb_after
 from financial_assets_tests.synthetic_bars import random_bars
 
 PRICES = ["open", "high", "low", "close"]
@@ -311,7 +311,7 @@ def _changed_rows(a: pd.DataFrame, b: pd.DataFrame, rows: np.ndarray) -> list[in
     bad = []
     for i in np.flatnonzero(rows):
         x, y = a.iloc[i], b.iloc[i]
-        if not all((pd.isna(u) and pd.isna(v)) or u == v for u, v in zip(x, y)):
+        if not all((pd.isna(u) and pd.isna(v)) or u == v for u, v in zip(x, y, strict=True)):
             bad.append(int(i))
     return bad
 

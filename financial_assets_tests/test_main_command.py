@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from financial_assets.app import cli
-from financial_assets.app import catalog
+from financial_assets.app import catalog, cli
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.definitions import defs
 from financial_assets.runs.stages import BARS_JOB, SQL_MODELS_JOB
@@ -87,7 +86,7 @@ def test_broken_files_among_good_ones_give_complete_good_tickers_a_summary_alert
         ("data_quality", "BROKEN", "warning"), ("data_quality", "EMPTY", "critical")]
     # the UI hint serves the configured URL
     hint = next(line for line in out.stdout.splitlines() if line.startswith("UI: "))
-    assert hint.endswith(" dev -w " + str(Path(cli.__file__).resolve().parents[1] / "workspace.yaml")
+    assert hint.endswith(" dev -w " + str(Path(cli.__file__).resolve().parents[2] / "workspace.yaml")
                          + " -h 127.0.0.1 -p 3456  ->  http://127.0.0.1:3456")
     lake = ParquetLake(tmp_path / "data" / "lake")
     training = lake.read("training_table")
@@ -116,15 +115,18 @@ def test_dagster_cli_materializes_one_partition_and_a_range(tmp_path):
 
 
 WRONG = {
-    "reversed dates": (["materialize", "--select", "raw_bars", "--partition-range", "2013-01-31|AAPL...2013-01-02|AAPL"],
+    "reversed dates": (["materialize", "--select", "raw_bars",
+                        "--partition-range", "2013-01-31|AAPL...2013-01-02|AAPL"],
                        "first date 2013-01-31 is after the last date 2013-01-02"),
-    "reversed tickers": (["materialize", "--select", "raw_bars", "--partition-range", "2013-01-02|IBM...2013-01-03|AAPL"],
+    "reversed tickers": (["materialize", "--select", "raw_bars",
+                          "--partition-range", "2013-01-02|IBM...2013-01-03|AAPL"],
                          "ticker IBM comes after AAPL"),
     "holiday": (["materialize", "--select", "raw_bars", "--partition", "2013-01-01|AAPL"],
                 "'2013-01-01' is not a date partition"),
     "unregistered ticker": (["materialize", "--select", "raw_bars", "--partition", "2013-01-02|ACME"],
                             "financial-assets tickers ACME"),
-    "unknown asset": (["materialize", "--select", "raw_bar", "--partition", "2013-01-02|AAPL"], "no asset named raw_bar"),
+    "unknown asset": (["materialize", "--select", "raw_bar", "--partition", "2013-01-02|AAPL"],
+                      "no asset named raw_bar"),
     "two stages": (["materialize", "--select", "raw_bars,training_table", "--partition", "2013-01-02|AAPL"],
                    "belong to different stages"),
     "after the data": (["materialize", "--select", "raw_bars", "--partition", "2013-03-04|AAPL"],

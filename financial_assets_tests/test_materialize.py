@@ -30,7 +30,8 @@ def test_one_partition_materializes_one_validated_bar_equal_to_the_source(data_d
     assert stored.loc[0, ["open", "high", "low", "close", "volume"]].tolist() == \
         expected[["open", "high", "low", "close", "volume"]].tolist()
     assert stored.loc[0, "adj_close"] == pytest.approx(expected["adj_close"])
-    assert check_results(run) == {"bars_schema_pandera": (True, "WARN"), "bars_suite_great_expectations": (True, "WARN"),
+    assert check_results(run) == {"bars_schema_pandera": (True, "WARN"),
+                                  "bars_suite_great_expectations": (True, "WARN"),
                                   "features_complete": (True, "WARN")}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from financial_assets.models import Calibrator, fit_calibrator, metric_arrays

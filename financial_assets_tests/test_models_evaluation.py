@@ -51,7 +51,7 @@ def test_block_bootstrap_covers_at_nominal_rate_and_is_wider_than_iid_under_depe
     for rep in range(reps):
         x = _ar1(n, 0.5, rng)  # true mean 0, strong serial dependence
         for length in covered:
-            low, high = percentile_interval(block_bootstrap(lambda i: {"mean": x[i].mean(axis=1)}, n, length, 400,
+            low, high = percentile_interval(block_bootstrap(lambda i, x=x: {"mean": x[i].mean(axis=1)}, n, length, 400,
                                                             rep)["mean"])
             covered[length] += low <= 0.0 <= high
             width[length].append(high - low)

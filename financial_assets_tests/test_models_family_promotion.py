@@ -11,9 +11,23 @@ import pytest
 
 from financial_assets.drift import performance_decay
 from financial_assets.drift.rules import decayed_beyond_interval
-from financial_assets.models.promotion import (AGE, DECAY, FIRST_CHAMPION, GATE_FAILED, KEPT, NO_CHAMPION, PAIRED_WIN,
-                                               RETIRED, Champion, Evidence, Policy, decide, gate, paired_rows,
-                                               paired_test)
+from financial_assets.models.promotion import (
+    AGE,
+    DECAY,
+    FIRST_CHAMPION,
+    GATE_FAILED,
+    KEPT,
+    NO_CHAMPION,
+    PAIRED_WIN,
+    RETIRED,
+    Champion,
+    Evidence,
+    Policy,
+    decide,
+    gate,
+    paired_rows,
+    paired_test,
+)
 
 POLICY = Policy(min_oos_rows=500, max_age=240, paired_window=250, min_paired_rows=100, n_boot=500)
 AS_OF = pd.Timestamp("2012-12-31")

@@ -9,8 +9,16 @@ from financial_assets.core.calendar import retrain_sessions, trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.models import TrainingConfig, build_dataset, train_and_evaluate
 from financial_assets.models.asof import model_types_at, retrain_calendar_of, training_dates
-from financial_assets.models.champions import (CHALLENGER, CHAMPION, chain_of, prior_champion, serving,
-                                              sessions_between, successor, summary_lines)
+from financial_assets.models.champions import (
+    CHALLENGER,
+    CHAMPION,
+    chain_of,
+    prior_champion,
+    serving,
+    sessions_between,
+    successor,
+    summary_lines,
+)
 from financial_assets.models.folds import as_of_folds, stored_splits
 from financial_assets_tests.models_data import random_walk_table
 

@@ -33,8 +33,13 @@ from financial_assets.storage.artifacts import ArtifactStore
 from financial_assets.storage.lake import ParquetLake
 from financial_assets.tracking import SERVING_VERSION, MlflowStore, mlflow_uris
 from financial_assets.tracking.store import mlflow_run_url
-from financial_assets_tests.dagster_helpers import (check_results, materialized, module_settings, partition_metadata,
-                                                    run_stage)
+from financial_assets_tests.dagster_helpers import (
+    check_results,
+    materialized,
+    module_settings,
+    partition_metadata,
+    run_stage,
+)
 
 #: the models' stage holds the families downstream of them too: only the models run here
 MODEL_ASSETS = ["cv_folds", "trained_model", "predictions"]

@@ -27,7 +27,7 @@ def test_workers_give_the_loops_results_in_task_order_and_short_data_as_a_messag
     in_loop = [result for _, result in train_in_order(tasks, workers=1)]
     assert [type(r) for r in in_pool] == [str, TrainingResult, str, TrainingResult]
     assert all("at least 100 are needed" in r for r in in_pool if isinstance(r, str))
-    for pooled, looped in zip(in_pool[1::2], in_loop[1::2]):
+    for pooled, looped in zip(in_pool[1::2], in_loop[1::2], strict=True):
         assert pooled.metrics == looped.metrics and pooled.data.data_hash == looped.data.data_hash
 
 

@@ -74,7 +74,7 @@ def test_random_walks_score_chance_with_intervals_that_cover_it_and_no_leakage_a
                                   frame["date"].max())
                for frame in (random_walk_table(n_tickers=1, n_bars=1500, seed=20 + k) for k in range(12))]
     low, auc, high = (np.array([r.metrics[f"oos_auc{s}"] for r in results]) for s in ("_ci_low", "", "_ci_high"))
-    assert ((low <= 0.5) & (0.5 <= high)).sum() >= 10, list(zip(low.round(3), high.round(3)))
+    assert ((low <= 0.5) & (0.5 <= high)).sum() >= 10, list(zip(low.round(3), high.round(3), strict=True))
     assert abs(auc.mean() - 0.5) < 3 * auc.std(ddof=1) / np.sqrt(len(auc)), auc
     assert not any(leaks(value, label) for value in low)
 

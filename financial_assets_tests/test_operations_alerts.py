@@ -9,8 +9,12 @@ import pandas as pd
 import pytest
 
 from financial_assets.app.runner import register_tickers
-from financial_assets.defs.operations.alerting import (ALERT_TAG, retrain_outcome_sensor, run_failure_alert_sensor,
-                                                       run_subject)
+from financial_assets.defs.operations.alerting import (
+    ALERT_TAG,
+    retrain_outcome_sensor,
+    run_failure_alert_sensor,
+    run_subject,
+)
 from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.operations.retrain import RETRAIN_TAG
 from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG

@@ -9,8 +9,12 @@ import dagster as dg
 import pandas as pd
 
 from financial_assets.app.runner import register_tickers
-from financial_assets.defs.operations.freshness import (VALIDATED_BARS_FRESHNESS, deadline_cron, due_session,
-                                                        stale_tickers_sensor)
+from financial_assets.defs.operations.freshness import (
+    VALIDATED_BARS_FRESHNESS,
+    deadline_cron,
+    due_session,
+    stale_tickers_sensor,
+)
 from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.resources import RESOURCES
 

@@ -4,9 +4,8 @@ chain from stage to stage through real runs of the first two stage jobs on the e
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
-
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
@@ -19,8 +18,7 @@ from financial_assets.defs.operations.nightly import closed_session
 from financial_assets.defs.operations.stage_jobs import MATURING_SESSIONS
 from financial_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, session_keys
 from financial_assets.runs.internals import launch_in_process
-from financial_assets.runs.stages import NIGHTLY_TAG
-from financial_assets.runs.stages import plan_stages
+from financial_assets.runs.stages import NIGHTLY_TAG, plan_stages
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files
 from financial_assets_tests.matured_labels import unmatured_nulls
@@ -82,7 +80,7 @@ def test_missed_nights_are_one_range_and_a_night_already_held_is_skipped(instanc
 def test_the_session_that_closed_is_found_in_each_calendar_time_zone():
     assert closed_session("XNYS", at_six(2013, 2, 27)) == "2013-02-27"
     assert closed_session("XNYS", dt.datetime(2013, 11, 29, 13, 30, tzinfo=NEW_YORK)) == "2013-11-29"  # early close
-    assert closed_session("24/7", dt.datetime(2013, 2, 24, 1, 0, tzinfo=dt.timezone.utc)) == "2013-02-23"
+    assert closed_session("24/7", dt.datetime(2013, 2, 24, 1, 0, tzinfo=dt.UTC)) == "2013-02-23"
     assert closed_session("24/5", dt.datetime(2013, 2, 23, 18, 0, tzinfo=NEW_YORK)) is None  # Saturday
     assert closed_session("XTKS", dt.datetime(2013, 2, 27, 16, 0, tzinfo=ZoneInfo("Asia/Tokyo"))) == "2013-02-27"
 

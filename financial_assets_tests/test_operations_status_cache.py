@@ -9,8 +9,11 @@ import dagster as dg
 import pytest
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
-from financial_assets.defs.operations.status_cache import (partition_status_cache_sensor, partitioned_assets,
-                                                           refresh_status_caches)
+from financial_assets.defs.operations.status_cache import (
+    partition_status_cache_sensor,
+    partitioned_assets,
+    refresh_status_caches,
+)
 from financial_assets.runs.instance import project_instance
 from financial_assets.runs.internals import DEFER_TAGS, planned_partitions, report_partitions
 from financial_assets.runs.status_cache import status_cache_states, stored_status_cache, wipe_status_cache

@@ -11,8 +11,13 @@ from dagster._core.storage.partition_status_cache import get_and_update_asset_st
 
 from financial_assets.runs.event_log_storage import BatchedSqliteEventLogStorage
 from financial_assets.runs.instance import local_instance_yaml, project_instance
-from financial_assets.runs.internals import (CODE_LOCATION, DEFER_TAGS, launch_in_process, planned_partitions,
-                                            report_partitions)
+from financial_assets.runs.internals import (
+    CODE_LOCATION,
+    DEFER_TAGS,
+    launch_in_process,
+    planned_partitions,
+    report_partitions,
+)
 from financial_assets.runs.stages import BARS_JOB
 from financial_assets_tests.dagster_helpers import materialized, partition_metadata, run_stage
 

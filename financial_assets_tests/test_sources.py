@@ -10,8 +10,15 @@ import pytest
 
 from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources import (BarSource, EmbeddedSource, FolderSource, SyntheticSource, YahooSource, empty_bars,
-                                      make_source)
+from financial_assets.sources import (
+    BarSource,
+    EmbeddedSource,
+    FolderSource,
+    SyntheticSource,
+    YahooSource,
+    empty_bars,
+    make_source,
+)
 from financial_assets_tests.conftest import clean_bars, write_bar_files
 
 DTYPES = {"ticker": "object", "date": "datetime64[ns]", "open": "float64", "high": "float64", "low": "float64",

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from financial_assets.core.bars import RAW_COLUMNS
+from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.sources import SyntheticSource, make_source
-from financial_assets.core.calendar import trading_sessions
 
 
 def _log_returns(bars: pd.DataFrame) -> np.ndarray:

@@ -87,10 +87,10 @@ class FakeYahoo:
             result["meta"]["range"] = params.get("range", "")
         quote, adjclose = result["indicators"]["quote"][0], result["indicators"]["adjclose"][0]
         if any(keep):
-            result["timestamp"] = [s for s, k in zip(stamps, keep) if k]
+            result["timestamp"] = [s for s, k in zip(stamps, keep, strict=True) if k]
             for series in (quote, adjclose):
                 for name, values in series.items():
-                    series[name] = [v for v, k in zip(values, keep) if k]
+                    series[name] = [v for v, k in zip(values, keep, strict=True) if k]
         else:
             result["indicators"] = {"quote": [{}], "adjclose": [{}]}
         return 200, {"chart": {"result": [result], "error": None}}

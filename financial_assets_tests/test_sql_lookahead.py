@@ -19,8 +19,15 @@ from hypothesis import strategies as st
 
 from financial_assets.core.lookahead import lookahead_violations
 from financial_assets.sql_models import SqlModel, load_project
-from financial_assets_tests.test_sql_support import (MODELS, TICKERS, lake_with, run, sessions, validated_frame,
-                                                      with_adjusted)
+from financial_assets_tests.test_sql_support import (
+    MODELS,
+    TICKERS,
+    lake_with,
+    run,
+    sessions,
+    validated_frame,
+    with_adjusted,
+)
 
 _COUNTER = itertools.count()
 

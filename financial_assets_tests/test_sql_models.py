@@ -10,11 +10,20 @@ import pandas as pd
 import pytest
 
 import financial_assets.sql_models.engine as engine_module
-from financial_assets.storage.lake import ParquetLake
 from financial_assets.sql_models import load_project, lookback_start, run_model, run_model_tests
-from financial_assets_tests.test_sql_support import (MODELS, TICKERS, assert_same_values, day, lake_with,
-                                                      reference_cross_asset, reference_universe, run, sessions,
-                                                      validated_frame)
+from financial_assets.storage.lake import ParquetLake
+from financial_assets_tests.test_sql_support import (
+    MODELS,
+    TICKERS,
+    assert_same_values,
+    day,
+    lake_with,
+    reference_cross_asset,
+    reference_universe,
+    run,
+    sessions,
+    validated_frame,
+)
 
 CROSS = ["corr_bench_60", "beta_bench_60", "rel_strength_20"]
 UNIVERSE = ["n_tickers", "median_ret_1", "breadth", "mean_ret_1"]

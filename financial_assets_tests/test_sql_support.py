@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from financial_assets.storage.lake import ParquetLake
 from financial_assets.sql_models import SqlModel, load_project, lookback_days, run_model
+from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.synthetic_bars import random_bars
 
 MODELS = load_project()

@@ -23,8 +23,17 @@ from pathlib import Path
 
 import pytest
 
-from financial_assets_tests.fixtures.deploy.services import (BIN, CHROMIUM, CHROMIUM_FLAGS, ROOT, Services, free_port,
-                                                             graphql, http_get, require)
+from financial_assets_tests.fixtures.deploy.services import (
+    BIN,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    ROOT,
+    Services,
+    free_port,
+    graphql,
+    http_get,
+    require,
+)
 from financial_assets_tests.synthetic_bars import planted_edge_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]

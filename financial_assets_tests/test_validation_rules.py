@@ -52,7 +52,8 @@ def test_pandera_schema_rejects_the_same_rows_as_the_rules(rule):
     BREAKERS[rule](frame)
     ours = rules.error_violations(frame)
     theirs = pandera_failures(frame)
-    assert set(zip(ours["source_row"], ours["rule"])) == set(zip(frame.loc[theirs["index"], "source_row"], theirs["rule"]))
+    theirs_rows = frame.loc[theirs["index"], "source_row"]
+    assert set(zip(ours["source_row"], ours["rule"], strict=True)) == set(zip(theirs_rows, theirs["rule"], strict=True))
 
 
 def test_clean_bars_break_no_rule_in_any_engine():

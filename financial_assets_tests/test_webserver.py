@@ -24,8 +24,8 @@ BIN = Path(sys.executable).parent
 
 NODES = """{ assetNodes { assetKey { path } groupName
   assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }"""
-JOB_RUNS = """{ pipelineOrError(params: {pipelineName: "%s", repositoryName: "__repository__",
-  repositoryLocationName: "financial_assets"}) { __typename ... on Pipeline { runs { runId status } } } }""" % BARS_JOB
+JOB_RUNS = ('{ pipelineOrError(params: {pipelineName: "' + BARS_JOB + '", repositoryName: "__repository__", '
+            'repositoryLocationName: "financial_assets"}) { __typename ... on Pipeline { runs { runId status } } } }')
 VALIDATED = """{ assetNodeOrError(assetKey: {path: ["validated_bars"]}) { ... on AssetNode {
   partitionStats { numMaterialized numFailed }
   assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } } }"""

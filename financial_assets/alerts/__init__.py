@@ -3,7 +3,7 @@
 from financial_assets.alerts.alert import KINDS, SEVERITIES, Alert
 from financial_assets.alerts.factory import DEFAULT_LOG, AlertDeliveryError, make_sinks, send_alert
 from financial_assets.alerts.http import DeliveryError
-from financial_assets.alerts.sinks import JsonlSink, SlackSink, Sink, WebhookSink, slack_payload
+from financial_assets.alerts.sinks import JsonlSink, Sink, SlackSink, WebhookSink, slack_payload
 
 __all__ = [
     "DEFAULT_LOG",

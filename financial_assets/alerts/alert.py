@@ -24,7 +24,7 @@ class Alert:
     drifted_features: Sequence[str] = ()
     report_url: str | None = None  # link to the drift report, run page or log
     numbers: Mapping[str, float] = field(default_factory=dict)
-    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

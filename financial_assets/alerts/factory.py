@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from financial_assets.alerts.alert import Alert
-from financial_assets.alerts.sinks import JsonlSink, SlackSink, Sink, WebhookSink
+from financial_assets.alerts.sinks import JsonlSink, Sink, SlackSink, WebhookSink
 
 #: Where the default JSONL log lives, relative to the data folder.
 DEFAULT_LOG = Path("alerts") / "alerts.jsonl"
 
 _SCHEMES = ("jsonl", "webhook", "slack")
 # Entries are separated by commas that start a new `scheme:`, so commas inside a URL survive.
-_SPLIT = re.compile(r",\s*(?=(?:%s):)" % "|".join(_SCHEMES))
+_SPLIT = re.compile(rf",\s*(?=(?:{'|'.join(_SCHEMES)}):)")
 
 
 class AlertDeliveryError(RuntimeError):

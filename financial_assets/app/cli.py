@@ -99,6 +99,7 @@ def _check_window(start: str, end: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """`run`: every stage over the range, then the summary; the exit code says what happened."""
     from financial_assets.core.tickers import TICKERS_PARTITION_NAME, normalize_ticker
 
     began = time.perf_counter()
@@ -185,6 +186,7 @@ def _model_lines(lake, sessions, end: str, tickers: list[str]) -> dict[str, list
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
+    """`materialize`: the selected assets for a partition or range, each part checked before launch."""
     from functools import cache
 
     from financial_assets.app.selection import box_tickers, checked_launch
@@ -221,6 +223,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 
 def cmd_tickers(args: argparse.Namespace) -> int:
+    """`tickers`: add the named tickers to the `tickers` partitions and list them all."""
     from financial_assets.app.runner import register_tickers
     from financial_assets.core.tickers import normalize_ticker
     from financial_assets.runs.instance import project_instance
@@ -259,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run the command; bad arguments or settings give one line and exit code 2."""
     apply_env_defaults()
     # MLflow's progress bars and info lines would bury the summary
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -37,6 +37,7 @@ def _null_share(frame: pd.DataFrame) -> float:
 
 
 def ingest_metrics(lake: ParquetLake) -> dict[str, object]:
+    """Raw bars per ticker, their span and how many source files were rejected."""
     raw = lake.read("raw_bars")
     rejected = lake.read("source_rejections")
     return {**_span(raw), "bars_by_ticker": raw.groupby("ticker").size().astype(int).to_dict() if len(raw) else {},
@@ -44,6 +45,7 @@ def ingest_metrics(lake: ParquetLake) -> dict[str, object]:
 
 
 def validate_metrics(lake: ParquetLake) -> dict[str, object]:
+    """Validated rows, the rejected share and the quarantine records by severity and rule."""
     raw = lake.read("raw_bars", columns=["ticker", "date"])
     good = lake.read("validated_bars")
     bad = lake.read("quarantined_bars")
@@ -61,12 +63,14 @@ def validate_metrics(lake: ParquetLake) -> dict[str, object]:
 
 
 def features_metrics(lake: ParquetLake) -> dict[str, object]:
+    """The features' span, how many there are and their null share."""
     frame = lake.read("features")
     return {**_span(frame), "features": int(len([c for c in frame.columns if c not in _KEYS])),
             "null_share": _null_share(frame)}
 
 
 def labels_metrics(lake: ParquetLake) -> dict[str, object]:
+    """The labels' span, null share and the up share of each direction label."""
     frame = lake.read("labels")
     out: dict[str, object] = {**_span(frame), "null_share": _null_share(frame)}
     for column in sorted(c for c in frame.columns if c.startswith("dir_")):
@@ -76,6 +80,7 @@ def labels_metrics(lake: ParquetLake) -> dict[str, object]:
 
 
 def sql_metrics(lake: ParquetLake) -> dict[str, object]:
+    """The SQL models' sizes: the training table's span, columns and null share, and the other tables' rows."""
     table = lake.read("training_table")
     universe = lake.read("universe_daily")
     return {"training_table": {**_span(table), "columns": int(len(table.columns)), "null_share": _null_share(table)},
@@ -157,6 +162,7 @@ def write_metrics(stage: str, lake_root: Path | str, out: Path | str) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write the metrics of one stage to a JSON file, computed from the lake alone."""
     parser = argparse.ArgumentParser(prog="python -m financial_assets.app.dvc_metrics", description=__doc__)
     parser.add_argument("stage", choices=STAGES)
     parser.add_argument("--lake", help="the lake folder (default: $FA_DATA_DIR/lake)")

@@ -25,5 +25,6 @@ def ticker_problems(lake: LakeResource, market: MarketResource, tickers: list[st
     raw = lake.read("raw_bars", tickers, start=start, end=end, columns=["ticker", "date"])
     counts = raw.groupby("ticker").size().to_dict() if len(raw) else {}
     held = held_back(errors, counts, market.max_rejected_share)
-    return [TickerProblem(t, held.get(t, ""), found[["date", "rule", "column", "value", "detail"]].reset_index(drop=True))
+    columns = ["date", "rule", "column", "value", "detail"]
+    return [TickerProblem(t, held.get(t, ""), found[columns].reset_index(drop=True))
             for t, found in errors.groupby("ticker")]

@@ -46,6 +46,7 @@ class RangeSummary:
 
     @property
     def success(self) -> bool:
+        """Whether every stage run succeeded."""
         return all(r.status == "SUCCESS" for r in self.runs)
 
     def partitions(self) -> dict[str, int]:

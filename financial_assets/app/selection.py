@@ -48,7 +48,8 @@ def _checked_date(date: str) -> str:
 
 def _checked_ticker(ticker: str, known: list[str]) -> str:
     if ticker not in known:
-        raise BarDataError("ticker_partition", f"ticker {ticker!r} is not registered (known: {', '.join(known) or 'none'})"
+        raise BarDataError("ticker_partition",
+                           f"ticker {ticker!r} is not registered (known: {', '.join(known) or 'none'})"
                            f"; register it with `financial-assets tickers {ticker}` (or add its file to the source "
                            "folder: the ticker_registration_sensor adds it)", ticker=ticker)
     return ticker

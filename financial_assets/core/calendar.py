@@ -2,11 +2,14 @@
 
 `FA_CALENDAR` (the `code` of every function here) is one of:
 
-| code | sessions | use it for |
-|---|---|---|
-| an `exchange_calendars` code, e.g. `XNYS`, `XLON`, `XTKS`, `CMES` | the exchange's trading days, holidays and early closes, opens and closes from `exchange_calendars` (a lunch break counts as part of its session) | listed stocks, ETFs and futures: the code of the exchange the ticker trades on (XNYS New York, XLON London, XTKS Tokyo, CMES CME Globex futures, whose sessions start the evening before) |
-| `24/5` | Monday to Friday; a session runs from 17:00 New York time of the previous day to 17:00 New York time (so it crosses midnight UTC; Monday's opens Sunday 17:00); no session from Friday 17:00 to Sunday 17:00, no holidays | spot FX and other markets that trade round the clock on weekdays and roll over at the New York close |
-| `24/7` | every calendar day, 00:00 to 24:00 UTC | crypto |
+- an `exchange_calendars` code, e.g. `XNYS`, `XLON`, `XTKS`, `CMES`: the exchange's trading days, holidays and
+  early closes, opens and closes from `exchange_calendars` (a lunch break counts as part of its session). Use it for
+  listed stocks, ETFs and futures: the code of the exchange the ticker trades on (XNYS New York, XLON London, XTKS
+  Tokyo, CMES CME Globex futures, whose sessions start the evening before).
+- `24/5`: Monday to Friday; a session runs from 17:00 New York time of the previous day to 17:00 New York time (so
+  it crosses midnight UTC; Monday's opens Sunday 17:00); no session from Friday 17:00 to Sunday 17:00, no holidays.
+  Use it for spot FX and other markets that trade round the clock on weekdays and roll over at the New York close.
+- `24/7`: every calendar day, 00:00 to 24:00 UTC. Use it for crypto.
 
 `24/5` here is the FX convention, not the `24/5` of `exchange_calendars` (weekdays 00:00 to 24:00 UTC).
 Each calendar has a time zone (`calendar_timezone`): the exchange's, New York for `24/5`, UTC for `24/7`.

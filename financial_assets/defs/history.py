@@ -6,7 +6,8 @@ import pandas as pd
 
 from financial_assets.defs.resources import LakeResource
 
-ADJUSTED_AS_OHLCV = {"adj_open": "open", "adj_high": "high", "adj_low": "low", "adj_close": "close", "adj_volume": "volume"}
+ADJUSTED_AS_OHLCV = {"adj_open": "open", "adj_high": "high", "adj_low": "low", "adj_close": "close",
+                     "adj_volume": "volume"}
 #: validated bars before the first partition date, kept for indicator warm-up only (never partitions)
 WARMUP_ASSET = "warmup_bars"
 

@@ -14,6 +14,7 @@ def tickers_going_on(lake: LakeResource, market: MarketResource, wanted: dict[st
     first, last = min(d[0] for d in wanted.values()), max(d[-1] for d in wanted.values())
     quarantine = lake.read("quarantined_bars", list(wanted), start=first, end=last)
     raw = lake.read("raw_bars", list(wanted), start=first, end=last, columns=["ticker", "date"])
-    raw_rows = {t: int(raw.loc[raw["ticker"] == t, "date"].isin(d).sum()) for t, d in wanted.items()} if len(raw) else {}
+    raw_rows = ({t: int(raw.loc[raw["ticker"] == t, "date"].isin(d).sum()) for t, d in wanted.items()}
+                if len(raw) else {})
     held = held_back(quarantine, raw_rows, market.max_rejected_share)
     return {t: d for t, d in wanted.items() if t not in held}, held

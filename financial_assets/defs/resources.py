@@ -69,6 +69,7 @@ class LakeResource(dg.ConfigurableResource):
 
     @property
     def root(self) -> Path:
+        """`data_dir` as an absolute path."""
         return Path(self.data_dir).resolve()
 
     @property
@@ -78,6 +79,7 @@ class LakeResource(dg.ConfigurableResource):
 
     @property
     def artifacts(self) -> ArtifactStore:
+        """The artefact store (reports, plots) beside the lake."""
         return ArtifactStore(self.root / "artifacts")
 
     def read(self, asset: str, tickers: Collection[str] | None = None, start: object = None, end: object = None,
@@ -115,6 +117,7 @@ class BarSourceResource(dg.ConfigurableResource):
     market: MarketResource
 
     def source(self) -> BarSource:
+        """The configured bar source, built from these settings."""
         names = [t for t in self.tickers.split(",") if t.strip()]
         return make_source(self.kind, folder=self.folder, tickers=names, seed=self.seed, n_synthetic=self.n_synthetic,
                            calendar_code=self.market.calendar, start=self.market.history_start, intraday=self.intraday)
@@ -134,7 +137,8 @@ class BarSourceResource(dg.ConfigurableResource):
             raise BarDataError("benchmark_in_universe", f"the {self.kind} source has no default benchmark: set "
                                f"FA_BENCHMARK_TICKER to one of {sorted(universe)}", ticker="")
         if chosen not in universe:
-            raise BarDataError("benchmark_in_universe", f"benchmark {chosen} is not in the universe {sorted(universe)}: "
+            raise BarDataError("benchmark_in_universe",
+                               f"benchmark {chosen} is not in the universe {sorted(universe)}: "
                                "its corr_bench_60 and beta_bench_60 would be null everywhere; set FA_BENCHMARK_TICKER "
                                "to one of them", ticker=chosen)
         return chosen
@@ -181,7 +185,7 @@ def resolved_resources() -> Iterator[dict[str, dg.ConfigurableResource]]:
 def check_run_settings(resources: Mapping[str, object]) -> None:
     """Read every resource's settings from the environment now and run its `check_settings`: a ValueError naming the
     setting when one is wrong."""
-    for name, resource in resources.items():
+    for resource in resources.values():
         if not isinstance(resource, dg.ConfigurableResource):
             continue
         with resource.process_config_and_initialize_cm() as resolved:

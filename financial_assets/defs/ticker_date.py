@@ -35,6 +35,7 @@ class TickerDates:
 
     @property
     def tickers(self) -> list[str]:
+        """The run's tickers, in order."""
         return list(self.wanted)
 
     @property
@@ -44,6 +45,7 @@ class TickerDates:
 
     @property
     def last(self) -> pd.Timestamp:
+        """The run's last date."""
         return max(d[-1] for d in self.wanted.values())
 
 

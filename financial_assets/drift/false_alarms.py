@@ -105,7 +105,8 @@ def real_series_levels(tickers: Sequence[str] = REAL_TICKERS, years: Iterable[in
             month_ends = later.groupby(later.dt.month).max()
             ends = [dates.get_loc(d) + 1 for d in month_ends]
             found = levels(features, dates.get_loc(as_of) + 1 - LABEL_HORIZON, ends)
-            rows += [{"ticker": ticker, "as_of": as_of, "date": d, "level": v} for d, v in zip(month_ends, found)]
+            rows += [{"ticker": ticker, "as_of": as_of, "date": d, "level": v}
+                     for d, v in zip(month_ends, found, strict=True)]
     return pd.DataFrame(rows)
 
 
@@ -117,6 +118,7 @@ def rates(found: Sequence[str]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Print the false-alarm rates of the drift rule on random walks and the embedded series."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=100, help="random walks per setting")
     args = parser.parse_args(argv)

@@ -110,7 +110,7 @@ def score_drift(
                            f"{len(calibration.columns)} columns, not {len(cur)} rows of {len(columns)}", ticker, when)
     drifts = [_judged(c, stattest_score(STATTEST, ref[c].to_numpy(), cur[c].to_numpy()),
                       s * calibration.warn_multiplier, s * calibration.drift_multiplier)
-              for c, s in zip(columns, calibration.scale)]
+              for c, s in zip(columns, calibration.scale, strict=True)]
     prediction = None
     if reference_predictions is not None:
         if calibration.prediction is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ def measure_feature_throughput(panel: pd.DataFrame, threads: int = 2, repeats: i
     tickers = ordered["ticker"].to_numpy()
     arrays = np.ascontiguousarray(ordered[OHLCV].to_numpy(dtype=np.float64).T)
     bounds = np.flatnonzero(np.r_[True, tickers[1:] != tickers[:-1], True])
-    slices = [dict(zip(OHLCV, arrays[:, a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+    slices = [dict(zip(OHLCV, arrays[:, a:b], strict=True)) for a, b in pairwise(bounds)]
     calls = [FEATURE_REGISTRY[n].talib for n in talib_subset()]
     bound = [(call.fn, [bars[a] if isinstance(a, str) else a for a in call.args]) for bars in slices for call in calls]
 

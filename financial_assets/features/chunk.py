@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+
 class Run:
     """What every chunk of one computation shares: all its `dates`, its `calendar_code`, and values
     computed once for all chunks (a lookup table by day, say) with `shared`."""
@@ -89,7 +90,7 @@ class Chunk:
                 if out is not None and len(results) > 1:
                     raise ValueError(f"talib.{fn.__name__} has {len(results)} outputs: pass no `out`")
                 outs = [self.new() for _ in results] if out is None else [out]
-            for o, r in zip(outs, results):
+            for o, r in zip(outs, results, strict=True):
                 o[a:b] = r
         self._memo[key] = tuple(outs) if len(outs) > 1 else outs[0]
         return self._memo[key]

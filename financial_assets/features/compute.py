@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,7 @@ def _compute(ohlcv: list[np.ndarray], dates: np.ndarray, starts: np.ndarray, nam
     def compute_chunk(chunk_rows: tuple[int, int, np.ndarray]) -> None:
         lo, hi, first_rows = chunk_rows
         bounds = [int(s) - lo for s in first_rows] + [hi - lo]
-        chunk = Chunk([x[lo:hi] for x in ohlcv], dates[lo:hi], list(zip(bounds[:-1], bounds[1:])), whole)
+        chunk = Chunk([x[lo:hi] for x in ohlcv], dates[lo:hi], list(pairwise(bounds)), whole)
         with np.errstate(divide="ignore", invalid="ignore"):
             for j, fill in enumerate(fills):
                 fill(chunk, values[lo:hi, j])
@@ -110,7 +111,7 @@ def _ticker_order(tickers: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray | 
     firsts = tickers[starts].tolist()
     steps = np.diff(dates.view(np.int64))
     steps[starts[1:] - 1] = 0  # a ticker may start at any date
-    if all(a < b for a, b in zip(firsts, firsts[1:])) and (steps >= 0).all():
+    if all(a < b for a, b in pairwise(firsts)) and (steps >= 0).all():
         return None, starts
     codes, _ = pd.factorize(tickers, sort=True)
     order = np.lexsort((dates.view(np.int64), codes))  # stable

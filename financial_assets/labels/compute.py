@@ -105,7 +105,7 @@ def _check_bars(bars: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 
 def _check_horizons(horizons: Sequence[int]) -> tuple[int, ...]:
     out = tuple(int(h) for h in horizons)
-    if any(h < 1 or h != raw for h, raw in zip(out, horizons)) or len(set(out)) != len(out):
+    if any(h < 1 or h != raw for h, raw in zip(out, horizons, strict=True)) or len(set(out)) != len(out):
         raise ValueError(f"horizons must be distinct integers >= 1, got {tuple(horizons)}")
     return out
 

@@ -5,8 +5,14 @@ Plain Python: nothing here knows of Dagster or MLflow. Torch loads only for the 
 
 from financial_assets.models.calibration import Calibrator, fit_calibrator
 from financial_assets.models.config import MODEL_TYPES, TrainingConfig
-from financial_assets.models.dataset import (DataDescription, Dataset, Panel, build_dataset, is_label_column,
-                                             label_source)
+from financial_assets.models.dataset import (
+    DataDescription,
+    Dataset,
+    Panel,
+    build_dataset,
+    is_label_column,
+    label_source,
+)
 from financial_assets.models.evaluation import block_bootstrap, default_block_length, evaluate, fold_auc, metric_arrays
 from financial_assets.models.importance import FeatureImportance
 from financial_assets.models.registry import make_model

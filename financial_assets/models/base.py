@@ -21,10 +21,10 @@ class FoldModel(Protocol):
     """
 
     def fit(self, panel: Panel, rows: np.ndarray, y: np.ndarray, t1: np.ndarray) -> FoldModel:
-        ...
+        """Fit on the training `rows` of `panel` with their labels `y` and label end times `t1`."""
 
     def predict_proba(self, panel: Panel, rows: np.ndarray) -> np.ndarray:
-        ...
+        """P(up) for each of `rows` of `panel`."""
 
 
 def make_preprocessor() -> Pipeline:

@@ -64,7 +64,7 @@ def train_in_order(tasks: Sequence[TrainingTask],
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
     try:
         futures = [pool.submit(train_task, task) for task in tasks]
-        for task, future in zip(tasks, futures):
+        for task, future in zip(tasks, futures, strict=True):
             yield task, future.result()
     finally:
         pool.shutdown(cancel_futures=True)

@@ -66,7 +66,7 @@ def timeline_png(t0: np.ndarray, splits: Sequence[tuple[np.ndarray, np.ndarray]]
     for k, (train, test) in enumerate(splits):
         codes = fold_codes(len(t0), train, test)
         change = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-        for start, end in zip(change, np.r_[change[1:], len(codes)]):
+        for start, end in zip(change, np.r_[change[1:], len(codes)], strict=True):
             if codes[start] != UNUSED:
                 ax.broken_barh([(x[start], x[end - 1] - x[start] + step)], (k - 0.4, 0.8),
                                color=_COLOURS[int(codes[start])])

@@ -70,6 +70,7 @@ class LSTMNet(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of windows (batch, lookback, features)."""
         out, _ = self.lstm(x)
         return self.head(out[:, -1]).squeeze(-1)
 
@@ -87,6 +88,7 @@ class TransformerNet(nn.Module):
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of windows (batch, lookback, features)."""
         return self.head(self.encoder(self.embed(x) + self.position)[:, -1]).squeeze(-1)
 
 
@@ -127,6 +129,7 @@ class SequenceModel:
         return torch.cat(parts) if parts else torch.zeros(0, device=self.device)
 
     def fit(self, panel: Panel, rows: np.ndarray, y: np.ndarray, t1: np.ndarray) -> SequenceModel:
+        """Train on the windows ending at `rows`, early-stopped on a purged slice at the fold's end."""
         self.constant = one_class(y)
         if self.constant is not None:
             return self
@@ -172,6 +175,7 @@ class SequenceModel:
         return self
 
     def predict_proba(self, panel: Panel, rows: np.ndarray) -> np.ndarray:
+        """P(up) from the window ending at each of `rows`; the training rate if one class."""
         if self.constant is not None:
             return np.full(len(rows), self.constant)
         with torch_threads(self.threads):

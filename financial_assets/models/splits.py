@@ -20,7 +20,7 @@ class Splitter(Protocol):
     """The sklearn splitter protocol, as `financial_assets.cv` implements it."""
 
     def split(self, X: object, y: object = None, groups: object = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        ...
+        """(train, test) positions of each fold of `X`."""
 
 
 SplitterFactory = Callable[[pd.Series], Splitter]

@@ -26,10 +26,12 @@ class MajorityModel:
         self.rate = 0.5
 
     def fit(self, panel: Panel, rows: np.ndarray, y: np.ndarray, t1: np.ndarray) -> MajorityModel:
+        """Remember the training rows' up-rate."""
         self.rate = float(y.mean()) if len(y) else 0.5
         return self
 
     def predict_proba(self, panel: Panel, rows: np.ndarray) -> np.ndarray:
+        """The training up-rate for every row."""
         return np.full(len(rows), self.rate)
 
 
@@ -40,9 +42,11 @@ class PreviousSignModel:
         pass
 
     def fit(self, panel: Panel, rows: np.ndarray, y: np.ndarray, t1: np.ndarray) -> PreviousSignModel:
+        """Nothing to learn."""
         return self
 
     def predict_proba(self, panel: Panel, rows: np.ndarray) -> np.ndarray:
+        """1.0 after an up bar, 0.0 after a down bar, 0.5 where log_ret_1 is missing."""
         last = panel.column("log_ret_1")[rows]
         return np.where(np.isnan(last), 0.5, (last > 0).astype(float))
 
@@ -70,6 +74,7 @@ class LogisticModel:
         return {"alpha": trial.suggest_float("alpha", 0.2, 1.0, log=True)}
 
     def fit(self, panel: Panel, rows: np.ndarray, y: np.ndarray, t1: np.ndarray) -> LogisticModel:
+        """Fit the imputer, scaler and penalised regression; one class only gives its rate."""
         self.constant = one_class(y)
         if self.constant is None:
             n, p = len(rows), max(len(panel.names), 2)
@@ -81,6 +86,7 @@ class LogisticModel:
         return self
 
     def predict_proba(self, panel: Panel, rows: np.ndarray) -> np.ndarray:
+        """P(up) of `rows`, or the one training class's rate."""
         if self.constant is not None:
             return np.full(len(rows), self.constant)
         return self.pipeline.predict_proba(panel.features[rows])[:, 1]
@@ -96,9 +102,9 @@ class XGBoostModel:
     weak edges after a handful of trees). The search space keeps depth 1 to 3 for edges that interact.
     """
 
-    defaults: Mapping[str, Any] = {"n_estimators": 1000, "learning_rate": 0.05, "max_depth": 1, "min_child_weight": 10.0,
-                                   "subsample": 0.7, "colsample_bynode": 1.0, "reg_lambda": 1.0, "max_bin": 64,
-                                   "early_stopping_rounds": 100}
+    defaults: Mapping[str, Any] = {"n_estimators": 1000, "learning_rate": 0.05, "max_depth": 1,
+                                   "min_child_weight": 10.0, "subsample": 0.7, "colsample_bynode": 1.0,
+                                   "reg_lambda": 1.0, "max_bin": 64, "early_stopping_rounds": 100}
 
     def __init__(self, params: Mapping[str, Any], config: TrainingConfig):
         self.params = {**self.defaults, **params}
@@ -117,6 +123,7 @@ class XGBoostModel:
                 "reg_lambda": trial.suggest_float("reg_lambda", 0.1, 10.0, log=True)}
 
     def fit(self, panel: Panel, rows: np.ndarray, y: np.ndarray, t1: np.ndarray) -> XGBoostModel:
+        """Fit the trees, their number early-stopped on a purged slice; one class only gives its rate."""
         from xgboost import XGBClassifier
 
         self.names = panel.names
@@ -138,6 +145,7 @@ class XGBoostModel:
         return self
 
     def predict_proba(self, panel: Panel, rows: np.ndarray) -> np.ndarray:
+        """P(up) of `rows`, or the one training class's rate."""
         if self.constant is not None:
             return np.full(len(rows), self.constant)
         return self.model.predict_proba(self.preprocessor.transform(panel.features[rows]))[:, 1]

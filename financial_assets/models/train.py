@@ -31,8 +31,14 @@ from financial_assets.models.dataset import DataDescription, Dataset, Panel, bui
 from financial_assets.models.evaluation import default_block_length, evaluate, metric_arrays
 from financial_assets.models.importance import FeatureImportance, permutation_importance
 from financial_assets.models.registry import make_model, model_class
-from financial_assets.models.report import (BASELINES, EXCLUDED, fold_codes, reliability_png, render_markdown,
-                                            timeline_png)
+from financial_assets.models.report import (
+    BASELINES,
+    EXCLUDED,
+    fold_codes,
+    reliability_png,
+    render_markdown,
+    timeline_png,
+)
 from financial_assets.models.splits import SplitterFactory, embargo_bars, inner_factory, outer_factory
 from financial_assets.models.tuning import tune
 
@@ -131,7 +137,7 @@ def _fold_table(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]], fold
         return pd.Timestamp(value).strftime("%Y-%m-%d")
 
     table = []
-    for k, ((train, test), fold) in enumerate(zip(splits, folds)):
+    for k, ((train, test), fold) in enumerate(zip(splits, folds, strict=True)):
         scores = metric_arrays(data.y[test], fold.probability)
         majority = metric_arrays(data.y[test], fold.baselines["majority"])["accuracy"][0]
         table.append({"fold": k, "train_rows": len(train), "test_rows": len(test),
@@ -228,7 +234,8 @@ def _importance(final: FoldModel, data: Dataset, splits: list[tuple[np.ndarray, 
     if all(f.contributions is not None for f in folds):
         contributions = pd.concat([f.contributions.assign(date=data.t0[test], fold=k,
                                                           ticker=data.panel.tickers[data.rows[test]])
-                                   for k, ((_, test), f) in enumerate(zip(splits, folds))], ignore_index=True)
+                                   for k, ((_, test), f) in enumerate(zip(splits, folds, strict=True))],
+                                  ignore_index=True)
         contributions = contributions[["date", "ticker", "fold", *data.panel.names, "bias"]]
     return FeatureImportance(final.gain() if hasattr(final, "gain") else None, permutation, contributions)
 

@@ -41,7 +41,6 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._serdes import ConfigurableClassData, deserialize_value
 
-
 #: seconds a ticker list read from the database is reused
 DYNAMIC_PARTITIONS_TTL_S = 2.0
 
@@ -56,6 +55,7 @@ class ExpandsPlannedSubsets:
     def get_latest_asset_partition_materialization_attempts_without_materializations(
         self, asset_key: AssetKey, after_storage_id: int | None = None
     ) -> Mapping[str, tuple[str, int]]:
+        """Dagster's planned-but-unmaterialized partitions, plus each partition of a planned subset."""
         attempts = dict(super().get_latest_asset_partition_materialization_attempts_without_materializations(
             asset_key, after_storage_id))
         subsets = self._planned_subsets(asset_key, after_storage_id)
@@ -105,12 +105,14 @@ class BatchedSqliteEventLogStorage(ExpandsPlannedSubsets, SqliteEventLogStorage)
         super().__init__(base_dir, inst_data=inst_data)
 
     def has_table(self, table_name: str) -> bool:
+        """Whether `table_name` exists; once seen, never asked again."""
         # tables are only ever added by migrations: once seen, always there
         if table_name not in self._tables and super().has_table(table_name):
             self._tables.add(table_name)
         return table_name in self._tables
 
     def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
+        """The partition keys, reread from the database at most every DYNAMIC_PARTITIONS_TTL_S."""
         read_at, keys = self._partitions_cache.get(partitions_def_name, (float("-inf"), []))
         if time.monotonic() - read_at > DYNAMIC_PARTITIONS_TTL_S:
             keys = list(super().get_dynamic_partitions(partitions_def_name))
@@ -118,18 +120,22 @@ class BatchedSqliteEventLogStorage(ExpandsPlannedSubsets, SqliteEventLogStorage)
         return list(keys)
 
     def add_dynamic_partitions(self, partitions_def_name: str, partition_keys: Sequence[str]) -> None:
+        """Add partition keys and forget the cached list."""
         self._partitions_cache.pop(partitions_def_name, None)
         super().add_dynamic_partitions(partitions_def_name, partition_keys)
 
     def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        """Delete a partition key and forget the cached list."""
         self._partitions_cache.pop(partitions_def_name, None)
         super().delete_dynamic_partition(partitions_def_name, partition_key)
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value) -> BatchedSqliteEventLogStorage:
+        """Build the storage from dagster.yaml's config."""
         return cls(inst_data=inst_data, **config_value)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Store a batch of events as one transaction per run shard."""
         by_run: dict[str, list[EventLogEntry]] = defaultdict(list)
         for event in events:
             if _is_asset_event(event):
@@ -152,7 +158,7 @@ class BatchedSqliteEventLogStorage(ExpandsPlannedSubsets, SqliteEventLogStorage)
             event_ids = [row[0] for row in inserted]
             self._store_asset_event_tags(conn, batch, event_ids)
             latest: dict[tuple[str, str], tuple[EventLogEntry, int]] = {}
-            for event, event_id in zip(batch, event_ids):
+            for event, event_id in zip(batch, event_ids, strict=True):
                 latest[(event.get_dagster_event().asset_key.to_string(), event.dagster_event_type.value)] = (
                     event, event_id)
             # an asset's row records its last event of each type: writing the newest one is enough

@@ -40,14 +40,18 @@ from functools import lru_cache
 import dagster as dg
 from dagster._core.definitions.partitions.utils.multi import get_tags_from_multi_partition_key
 from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._core.events import (AssetMaterializationPlannedData, DagsterEvent, DagsterEventBatchMetadata,
-                                  generate_event_batch_id)
+from dagster._core.events import (
+    AssetMaterializationPlannedData,
+    DagsterEvent,
+    DagsterEventBatchMetadata,
+    generate_event_batch_id,
+)
 from dagster._core.execution.api import execute_run
-from dagster._utils.hosted_user_process import recon_job_from_origin
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.remote_representation.code_location import InProcessCodeLocation
 from dagster._core.storage.tags import EXTERNALLY_MANAGED_ASSETS_TAG
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._utils.hosted_user_process import recon_job_from_origin
 
 #: the run tag that makes Dagster leave asset events to the step
 DEFER_TAG = EXTERNALLY_MANAGED_ASSETS_TAG

@@ -28,6 +28,7 @@ class PlannedSubsetsPostgresEventLogStorage(ExpandsPlannedSubsets, PostgresEvent
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, object]
                           ) -> PlannedSubsetsPostgresEventLogStorage:
+        """Build this class (not the base) from dagster.yaml's config."""
         # the base class builds itself by name, not `cls`: the same arguments, this class
         return cls(inst_data=inst_data, postgres_url=pg_url_from_config(config_value),
                    should_autocreate_tables=config_value.get("should_autocreate_tables", True),

@@ -30,9 +30,12 @@ from typing import NamedTuple
 
 import dagster as dg
 from dagster._core.definitions.partitions.context import partition_loading_context
-from dagster._core.storage.partition_status_cache import (AssetStatusCacheValue,
-                                                          build_failed_and_in_progress_partition_subset,
-                                                          get_last_planned_storage_id, is_cacheable_partition_type)
+from dagster._core.storage.partition_status_cache import (
+    AssetStatusCacheValue,
+    build_failed_and_in_progress_partition_subset,
+    get_last_planned_storage_id,
+    is_cacheable_partition_type,
+)
 
 
 class CacheState(NamedTuple):

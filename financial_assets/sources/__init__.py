@@ -14,14 +14,19 @@ from financial_assets.core.errors import BarDataError
 from financial_assets.sources.base import BarSource, StandardizedBars, empty_bars, standardize, standardize_bars
 from financial_assets.sources.embedded import EmbeddedSource
 from financial_assets.sources.folder import FolderSource
-from financial_assets.sources.intraday import (INTRADAY_COLUMNS, INTRADAY_MODES, OUTSIDE_SESSION_COLUMNS, empty_intraday,
-                                               empty_outside_session)
+from financial_assets.sources.intraday import (
+    INTRADAY_COLUMNS,
+    INTRADAY_MODES,
+    OUTSIDE_SESSION_COLUMNS,
+    empty_intraday,
+    empty_outside_session,
+)
 from financial_assets.sources.synthetic import SyntheticSource
 from financial_assets.sources.yahoo import YahooSource
 
 __all__ = ["BarSource", "EmbeddedSource", "FolderSource", "StandardizedBars", "SyntheticSource", "YahooSource",
-           "empty_bars", "load_standardized", "make_source", "unusable_inputs", "standardize", "standardize_bars", "INTRADAY_COLUMNS", "INTRADAY_MODES",
-           "KINDS", "OUTSIDE_SESSION_COLUMNS"]
+           "empty_bars", "load_standardized", "make_source", "unusable_inputs", "standardize", "standardize_bars",
+           "INTRADAY_COLUMNS", "INTRADAY_MODES", "KINDS", "OUTSIDE_SESSION_COLUMNS"]
 
 #: accepted values of `kind` (FA_SOURCE)
 KINDS = ("embedded", "folder", "yfinance", "synthetic")

@@ -22,8 +22,14 @@ import pandas as pd
 from financial_assets.core.bars import RAW_COLUMNS
 from financial_assets.core.errors import BarDataError
 from financial_assets.core.tickers import normalize_ticker
-from financial_assets.sources.intraday import (aggregate_sessions, check_intraday_mode, empty_intraday,
-                                               empty_outside_session, first_intraday_row, utc_instants)
+from financial_assets.sources.intraday import (
+    aggregate_sessions,
+    check_intraday_mode,
+    empty_intraday,
+    empty_outside_session,
+    first_intraday_row,
+    utc_instants,
+)
 
 #: canonical columns every input must have (after aliasing)
 REQUIRED = ("date", "open", "high", "low", "close", "volume")
@@ -48,9 +54,11 @@ class BarSource(Protocol):
 
     name: str
 
-    def tickers(self) -> list[str]: ...
+    def tickers(self) -> list[str]:
+        """The tickers this source offers."""
 
-    def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame: ...
+    def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's bars from `start` to `end` (inclusive; None: unbounded)."""
 
 
 def empty_bars() -> pd.DataFrame:

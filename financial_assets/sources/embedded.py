@@ -13,8 +13,8 @@ from functools import lru_cache
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources.base import between, standardize_bars
 from financial_assets.core.tickers import normalize_ticker
+from financial_assets.sources.base import between, standardize_bars
 
 TICKERS = ("AAPL", "FB", "GOOG", "IBM", "MSFT")
 #: the last session the package holds (every ticker ends here)
@@ -36,9 +36,11 @@ class EmbeddedSource:
     default_benchmark = "IBM"
 
     def tickers(self) -> list[str]:
+        """The five embedded tickers."""
         return list(TICKERS)
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's embedded bars from `start` to `end`; a ticker not embedded is a BarDataError."""
         ticker = normalize_ticker(ticker)
         if ticker not in TICKERS:
             raise BarDataError("ticker_in_source", f"the embedded data has only {', '.join(TICKERS)}", ticker=ticker)

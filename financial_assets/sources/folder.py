@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
+from financial_assets.core.tickers import normalize_ticker
 from financial_assets.sources.base import StandardizedBars, standardize
 from financial_assets.sources.intraday import check_intraday_mode
-from financial_assets.core.tickers import normalize_ticker
 
 SUFFIXES = (".csv", ".parquet")
 

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from financial_assets.core.bars import RAW_COLUMNS
-from financial_assets.core.errors import BarDataError
-from financial_assets.sources.base import between
-from financial_assets.core.tickers import normalize_ticker
 from financial_assets.core.calendar import trading_sessions
+from financial_assets.core.errors import BarDataError
+from financial_assets.core.tickers import normalize_ticker
+from financial_assets.sources.base import between
 
 # order of the normal draws of each session (part of the seed: never reorder)
 _SHOCK, _GAP, _UPPER, _LOWER, _VOLUME = range(5)
@@ -91,6 +91,7 @@ class SyntheticSource:
         self.shift_drift, self.shift_vol = shift_drift, shift_vol
 
     def tickers(self) -> list[str]:
+        """SYN000, SYN001, ... one per synthetic ticker."""
         return [f"SYN{i:03d}" for i in range(self.n_tickers)]
 
     @property
@@ -126,6 +127,7 @@ class SyntheticSource:
         return self.sessions.to_numpy(dtype="datetime64[ns]")
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's simulated bars from `start` to `end`, the same for the same seed."""
         ticker = normalize_ticker(ticker)
         number = int(ticker[3:]) if ticker[:3] == "SYN" and ticker[3:].isdigit() else -1
         if not 0 <= number < self.n_tickers or ticker != f"SYN{number:03d}":

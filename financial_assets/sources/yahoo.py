@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pandas as pd
 
 from financial_assets.core.errors import BarDataError
-from financial_assets.sources.base import between, empty_bars, standardize_bars
 from financial_assets.core.tickers import normalize_ticker
+from financial_assets.sources.base import between, empty_bars, standardize_bars
 
 #: first day asked for when `load` gets no start
 DEFAULT_START = dt.date(1990, 1, 1)
@@ -57,9 +57,11 @@ class YahooSource:
         self._tickers = sorted({normalize_ticker(t) for t in tickers})
 
     def tickers(self) -> list[str]:
+        """The configured tickers, normalized and sorted."""
         return list(self._tickers)
 
     def load(self, ticker: str, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+        """The ticker's daily bars from `start` to `end`, downloaded from Yahoo Finance."""
         ticker = normalize_ticker(ticker)
         first, last = start or DEFAULT_START, end or dt.date.today()
         if last < first:

@@ -19,8 +19,8 @@ import math
 import duckdb
 import pandas as pd
 
-from financial_assets.storage.lake import ParquetLake
 from financial_assets.sql_models.project import SqlModel, render
+from financial_assets.storage.lake import ParquetLake
 
 #: The parameters a model may use, besides which it may not bind anything.
 PARAMETERS = ("start_date", "end_date", "lookback_start", "benchmark_ticker")

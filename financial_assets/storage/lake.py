@@ -66,6 +66,7 @@ class ParquetLake:
         self.root = Path(root)
 
     def asset_dir(self, asset: str) -> Path:
+        """The folder of `asset`'s files."""
         return self.root / asset
 
     def glob(self, asset: str) -> str:
@@ -104,7 +105,7 @@ class ParquetLake:
                 by_file[(ticker, _month(day))].add(day)
         if len(frame):
             dates = frame["date"].dt.date
-            keys = list(zip(frame["ticker"], dates)) if per_ticker else [(None, d) for d in dates]
+            keys = list(zip(frame["ticker"], dates, strict=True)) if per_ticker else [(None, d) for d in dates]
             outside = [k for k in keys if _as_date(k[1]) not in by_file.get((k[0], _month(k[1])), ())]
             if outside:
                 raise ValueError(f"{asset}: rows outside the partitions being written, e.g. {outside[:3]}")

@@ -11,14 +11,16 @@ from functools import lru_cache
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
-from great_expectations.data_context.types.base import ProgressBarsConfig
 import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from financial_assets.validation import rules
 
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
+    """One expectation's result: success, how many rows failed, a sample and their (ticker, date)."""
+
     expectation: str
     column: str
     success: bool

@@ -44,7 +44,8 @@ _RULE_OF_CHECK = {
     "greater_than(0)": "positive_price",
     "greater_than_or_equal_to(0)": "non_negative_volume",
 }
-_WHOLE_ROW_CHECKS = {"high_ge_low", "low_le_open_close", "high_ge_open_close", "unique_timestamp", "increasing_timestamps"}
+_WHOLE_ROW_CHECKS = {"high_ge_low", "low_le_open_close", "high_ge_open_close", "unique_timestamp",
+                     "increasing_timestamps"}
 
 
 def pandera_failures(frame: pd.DataFrame) -> pd.DataFrame:

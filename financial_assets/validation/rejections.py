@@ -35,9 +35,10 @@ def off_calendar(bars: pd.DataFrame, sessions: pd.DatetimeIndex, calendar: str) 
     """Split `bars` into bars on sessions and `trading_session` records for the others."""
     outside = ~bars["date"].isin(sessions)
     hit = bars.loc[outside]
-    found = records([{"ticker": t, "date": d, "rule": "trading_session", "column": "date", "value": d.date().isoformat(),
-                      "detail": f"the {calendar} calendar has no session on this day", "source_row": int(r)}
-                     for t, d, r in zip(hit["ticker"], hit["date"], hit["source_row"])])
+    found = records([{"ticker": t, "date": d, "rule": "trading_session", "column": "date",
+                      "value": d.date().isoformat(), "detail": f"the {calendar} calendar has no session on this day",
+                      "source_row": int(r)}
+                     for t, d, r in zip(hit["ticker"], hit["date"], hit["source_row"], strict=True)])
     return bars.loc[~outside].reset_index(drop=True), found
 
 

@@ -56,7 +56,8 @@ def adjusted_log_returns(frame: pd.DataFrame) -> pd.Series:
     return np.log(adj).diff()
 
 
-def _records(frame: pd.DataFrame, mask: pd.Series, rule: str, column: str, value: pd.Series, detail: str) -> pd.DataFrame:
+def _records(frame: pd.DataFrame, mask: pd.Series, rule: str, column: str, value: pd.Series,
+             detail: str) -> pd.DataFrame:
     hit = frame.loc[mask]
     return pd.DataFrame(
         {
@@ -84,15 +85,18 @@ def error_violations(raw: pd.DataFrame) -> pd.DataFrame:
     out.append(_records(raw, raw["high"] < raw["low"], "high_ge_low", "high", pair, "high is below low"))
     body_low = raw[["open", "close"]].min(axis=1)
     body_high = raw[["open", "close"]].max(axis=1)
-    out.append(_records(raw, raw["low"] > body_low, "low_le_open_close", "low", raw["low"], "low is above open or close"))
-    out.append(_records(raw, raw["high"] < body_high, "high_ge_open_close", "high", raw["high"], "high is below open or close"))
+    out.append(_records(raw, raw["low"] > body_low, "low_le_open_close", "low", raw["low"],
+                        "low is above open or close"))
+    out.append(_records(raw, raw["high"] < body_high, "high_ge_open_close", "high", raw["high"],
+                        "high is below open or close"))
     dup = raw["date"].duplicated(keep=False)
     out.append(_records(raw, dup, "unique_timestamp", "date", raw["date"].dt.date, "more than one bar for this date"))
     in_source_order = raw.sort_values("source_row")
     earlier_max = in_source_order["date"].cummax().shift()
     backwards = (in_source_order["date"] < earlier_max).reindex(raw.index)
     out.append(
-        _records(raw, backwards, "increasing_timestamps", "date", raw["date"].dt.date, "date is before an earlier row's date in the source")
+        _records(raw, backwards, "increasing_timestamps", "date", raw["date"].dt.date,
+                 "date is before an earlier row's date in the source")
     )
     return pd.concat(out, ignore_index=True)
 
@@ -107,8 +111,10 @@ def warn_violations(valid: pd.DataFrame) -> pd.DataFrame:
         [
             _records(valid, ret.abs() > EXTREME_LOG_RETURN, "extreme_return", "adj_close", ret.round(6),
                      "adjusted close moved more than the extreme-return threshold in one bar"),
-            _records(valid, stale, "stale_price", "close", valid["close"], f"close unchanged for {STALE_RUN_BARS}+ bars"),
-            _records(valid, zero_run, "zero_volume_run", "volume", valid["volume"], f"{ZERO_VOLUME_RUN_BARS}+ zero-volume bars in a row"),
+            _records(valid, stale, "stale_price", "close", valid["close"],
+                     f"close unchanged for {STALE_RUN_BARS}+ bars"),
+            _records(valid, zero_run, "zero_volume_run", "volume", valid["volume"],
+                     f"{ZERO_VOLUME_RUN_BARS}+ zero-volume bars in a row"),
         ],
         ignore_index=True,
     )

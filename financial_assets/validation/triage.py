@@ -11,6 +11,8 @@ from financial_assets.validation import rules
 
 @dataclass(frozen=True)
 class Triage:
+    """One ticker's bars after validation: the accepted bars and the quarantine records."""
+
     validated: pd.DataFrame   # accepted bars with raw and split-adjusted prices
     quarantine: pd.DataFrame  # one record per (bar, rule) broken: ERROR rejects, WARN keeps
 

@@ -15,7 +15,8 @@ range over the sessions it predicted; every row beside buy-and-hold of the same 
 the deflated Sharpe ratio (V[SR] across the configurations tried), whether they are reliable, and
 PBO (`financial_assets.backtest.track_record`, `financial_assets.backtest.configurations`). A ticker
 without any champion gets one history row over the run's range: no position beside buy-and-hold.
-The champions' rows are logged to their MLflow runs.
+The champions' rows are logged to their MLflow runs. The equity and drawdown chart is stored for the
+tickers the check shows (`checks.detailed_tickers`): rendering one costs more than the ticker's backtest.
 """
 
 import math
@@ -24,13 +25,29 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from financial_assets.backtest import (METRIC_NAMES, RESULT_COLUMNS, BacktestConfig, equity_chart_png,
-                                       performance_metrics, run_backtest)
+from financial_assets.backtest import (
+    METRIC_NAMES,
+    RESULT_COLUMNS,
+    BacktestConfig,
+    equity_chart_png,
+    performance_metrics,
+    run_backtest,
+)
 from financial_assets.backtest.configurations import configuration_sharpes, overfitting_probability, return_matrix
 from financial_assets.backtest.periods import window
-from financial_assets.backtest.track_record import (HISTORY, MODEL, MODEL_COLUMNS, MODEL_KEY, RANGE, benchmark_ledger,
-                                                    oof_sources, period_statistics, served_models, ticker_ledger,
-                                                    traded_predictions)
+from financial_assets.backtest.track_record import (
+    HISTORY,
+    MODEL,
+    MODEL_COLUMNS,
+    MODEL_KEY,
+    RANGE,
+    benchmark_ledger,
+    oof_sources,
+    period_statistics,
+    served_models,
+    ticker_ledger,
+    traded_predictions,
+)
 from financial_assets.core.errors import BarDataError
 from financial_assets.core.frames import concat
 from financial_assets.defs.backtest.resources import StrategyResource
@@ -44,6 +61,8 @@ GROUP = "backtest"
 BACKTEST_COLUMNS = ("ticker", "date", *RESULT_COLUMNS[1:], "exposure", *MODEL_COLUMNS)
 #: the equity and drawdown chart of the whole out-of-sample history, an artefact of partition (last date, ticker)
 CHART = "equity.png"
+#: what a ticker's chart draws: its strategy's and buy-and-hold's ledger over the sessions shown, and the title
+Chart = tuple[pd.DataFrame, pd.DataFrame, str]
 #: a bar's numbers in its partition's metadata
 BAR_NUMBERS = ("probability", "base_rate", "signal", "target_weight", "position", "cash", "fill_price", "exit_price",
                "costs", "pnl", "equity", "returns", "drawdown", "exposure")
@@ -87,10 +106,11 @@ def _periods(dates: pd.DatetimeIndex, predictions: pd.DataFrame) -> list[Period]
     return periods
 
 
-def _ticker_backtest(lake: LakeResource, ticker: str, dates: pd.DatetimeIndex, bars: pd.DataFrame,
-                     predictions: pd.DataFrame, trained: pd.DataFrame, strategy: StrategyResource
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The stored rows of the run's sessions and the backtest_metrics rows of one ticker; stores its chart."""
+def _ticker_backtest(ticker: str, dates: pd.DatetimeIndex, bars: pd.DataFrame, predictions: pd.DataFrame,
+                     trained: pd.DataFrame, oof: pd.DataFrame, strategy: StrategyResource
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, Chart]:
+    """The stored rows of the run's sessions, the backtest_metrics rows and the chart of one ticker (`oof`: its
+    out-of-fold rows)."""
     config, settings, last = strategy.config(), strategy.settings(), dates[-1]
     served = predictions.loc[predictions["probability"].notna()].reset_index(drop=True)
     first = served["date"].iloc[0]
@@ -102,7 +122,6 @@ def _ticker_backtest(lake: LakeResource, ticker: str, dates: pd.DatetimeIndex, b
     ledger.loc[since, "exposure"] = np.cumsum(in_market) / np.arange(1, in_market.size + 1)
     benchmark = benchmark_ledger(bars, first, config)
     models = trained.drop_duplicates(MODEL_KEY).set_index(MODEL_KEY)
-    oof = lake.read("oof_predictions", [ticker], start=served["model_as_of"].min(), end=served["model_as_of"].max())
     tried: dict[tuple[str, pd.Timestamp], dict[str, object]] = {}  # by registered model and as-of date
 
     def configurations(name: str, as_of: pd.Timestamp) -> dict[str, object]:
@@ -127,33 +146,58 @@ def _ticker_backtest(lake: LakeResource, ticker: str, dates: pd.DatetimeIndex, b
                         **period_statistics(ledger, benchmark, trained, start, end, len(settings), trial_sharpes,
                                             config, *strategy.reliability()),
                         **pbo})
-    png = equity_chart_png(window(ledger, first, last), window(benchmark, first, last),
-                           title=f"{ticker}: out of sample, {first:%Y-%m-%d} to {last:%Y-%m-%d}")
-    lake.store_artifact("backtest", ticker, last, CHART, png)
+    chart = (window(ledger, first, last), window(benchmark, first, last),
+             f"{ticker}: out of sample, {first:%Y-%m-%d} to {last:%Y-%m-%d}")
     rows = ledger.loc[since & ledger["date"].isin(dates) & ledger["date"].isin(predictions["date"])]
     rows = rows.assign(ticker=ticker)
-    return rows[list(BACKTEST_COLUMNS)], pd.DataFrame(metrics)
+    return rows[list(BACKTEST_COLUMNS)], pd.DataFrame(metrics), chart
 
 
-def _no_champion(lake: LakeResource, ticker: str, dates: pd.DatetimeIndex, bars: pd.DataFrame,
-                 config: BacktestConfig) -> pd.DataFrame:
+def _no_champion(ticker: str, dates: pd.DatetimeIndex, bars: pd.DataFrame,
+                 config: BacktestConfig) -> tuple[pd.DataFrame, Chart]:
     """The history row of a ticker no champion predicted up to the run's last date: no position over the run's range,
-    beside buy-and-hold of the same sessions; stores its chart."""
+    beside buy-and-hold of the same sessions; and its chart."""
     first, last = dates[0], dates[-1]
     traded = bars.loc[bars["date"].between(first, last)].reset_index(drop=True)
     flat, benchmark = run_backtest(traded, pd.Series(dtype=float), 0.0, config), benchmark_ledger(bars, first, config)
     ours = performance_metrics(flat, config.bars_per_year)
     theirs = performance_metrics(window(benchmark, first, last), config.bars_per_year)
-    png = equity_chart_png(flat, window(benchmark, first, last), title=f"{ticker}: no champion, no position, "
-                           f"{first:%Y-%m-%d} to {last:%Y-%m-%d}")
-    lake.store_artifact("backtest", ticker, last, CHART, png)
+    chart = (flat, window(benchmark, first, last), f"{ticker}: no champion, no position, "
+             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}")
     row = {"ticker": ticker, "date": last, "period": HISTORY, "registered_model": None, "model_version": pd.NA,
            "model_as_of": pd.NaT, "unit": None, "mlflow_run_id": None, "first_date": first, "last_date": last,
            "predictions": 0, "oos_auc": math.nan, "n_trials": 0, "trial_configurations": 0, "psr": math.nan,
            "deflated_sharpe": math.nan, "trial_sharpe_variance": math.nan, "sharpe_reliable": False, **ours,
            **{f"bh_{name}": theirs[name] for name in METRIC_NAMES}, "pbo": math.nan, "pbo_configurations": 0,
            "pbo_bars": 0}
-    return pd.DataFrame([row]).astype({"model_version": "Int64", "model_as_of": "datetime64[ns]"})
+    return pd.DataFrame([row]).astype({"model_version": "Int64", "model_as_of": "datetime64[ns]"}), chart
+
+
+def _store_charts(lake: LakeResource, charts: dict[str, Chart], last: dict[str, pd.Timestamp],
+                  shown: list[str]) -> None:
+    """Render the charts of the `shown` tickers; remove the others' charts of an earlier run of the same date."""
+    for ticker, (strategy, benchmark, title) in charts.items():
+        if ticker in shown:
+            lake.store_artifact("backtest", ticker, last[ticker], CHART, equity_chart_png(strategy, benchmark, title))
+        else:
+            lake.artifacts.path("backtest", ticker, last[ticker], CHART).unlink(missing_ok=True)
+
+
+class _ByTicker:
+    """A lake table read once for the run, split by ticker (rows keep their order); a ticker without rows gets none."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.none = frame.iloc[:0]
+        self.groups = dict(tuple(frame.groupby("ticker", sort=False))) if len(frame) else {}
+
+    def __getitem__(self, ticker: str) -> pd.DataFrame:
+        return self.groups.get(ticker, self.none)
+
+
+def _own_oof(oof: _ByTicker, ticker: str, predictions: pd.DataFrame) -> pd.DataFrame:
+    """The ticker's out-of-fold rows from its first to its last champion's as-of date (PBO reads those dates')."""
+    rows, as_of = oof[ticker], predictions.loc[predictions["probability"].notna(), "model_as_of"]
+    return rows.loc[rows["date"].between(as_of.min(), as_of.max())] if len(rows) else rows
 
 
 def _log_to_mlflow(mlflow: MlflowResource, metrics: pd.DataFrame) -> None:
@@ -199,26 +243,35 @@ def _bar_metadata(rows: pd.DataFrame) -> dict[str, dict[str, dg.MetadataValue]]:
     "with no position. Each champion's numbers go to its MLflow run as bt_*.",
 )
 def backtest(run: TickerDates, lake: LakeResource, strategy: StrategyResource, mlflow: MlflowResource) -> Written:
+    """Each ticker's out-of-sample ledger up to the run's last date, its metrics table, charts and MLflow metrics."""
+    from financial_assets.defs.backtest.checks import detailed_tickers  # the check module imports this one
+
     context, wanted = run.context, run.wanted
     tickers, last = list(wanted), max(d[-1] for d in wanted.values())
-    predictions = lake.read("predictions", tickers, end=last)
-    trained = lake.read("trained_model", tickers, end=last)
-    bars = adjusted_history(lake, tickers, last)
-    rows, metrics = [], []
+    read = lake.read("predictions", tickers, end=last)
+    predictions, trained = _ByTicker(read), _ByTicker(lake.read("trained_model", tickers, end=last))
+    bars = _ByTicker(adjusted_history(lake, tickers, last))
+    as_of = read.loc[read["probability"].notna(), "model_as_of"] if len(read) else pd.Series(dtype="datetime64[ns]")
+    oof = _ByTicker(lake.read("oof_predictions", tickers, start=as_of.min(), end=as_of.max()) if len(as_of)
+                    else pd.DataFrame())
+    rows, metrics, charts = [], [], {}
     for ticker, dates in wanted.items():
-        mine = predictions.loc[(predictions["ticker"] == ticker) & (predictions["date"] <= dates[-1])] \
-            if len(predictions) else predictions
-        history = bars.loc[bars["ticker"] == ticker].reset_index(drop=True)
+        mine = predictions[ticker]
+        mine = mine.loc[mine["date"] <= dates[-1]] if len(mine) else mine
+        history = bars[ticker].reset_index(drop=True)
         if mine.empty or mine["probability"].isna().all():
             context.log.info(f"backtest: {ticker}: no champion prediction up to {dates[-1].date()}: no position")
-            metrics.append(_no_champion(lake, ticker, dates, history, strategy.config()))
+            numbers, charts[ticker] = _no_champion(ticker, dates, history, strategy.config())
+            metrics.append(numbers)
             continue
-        ours, numbers = _ticker_backtest(lake, ticker, dates, history, traded_predictions(mine, ticker),
-                                         trained.loc[trained["ticker"] == ticker], strategy)
+        ours, numbers, charts[ticker] = _ticker_backtest(ticker, dates, history, traded_predictions(mine, ticker),
+                                                         trained[ticker], _own_oof(oof, ticker, mine),
+                                                         strategy)
         rows.append(ours)
         metrics.append(numbers)
     frame, table = concat(rows, BACKTEST_COLUMNS), concat(metrics, ["ticker", "date"])
     lake.write("backtest_metrics", table, {ticker: dates[-1:] for ticker, dates in wanted.items()})
+    _store_charts(lake, charts, {ticker: dates[-1] for ticker, dates in wanted.items()}, detailed_tickers(table))
     if len(table):
         _log_to_mlflow(mlflow, table)
     written = {t: pd.DatetimeIndex(sorted(d)) for t, d in frame.groupby("ticker")["date"]} if len(frame) else {}

@@ -59,6 +59,14 @@ def _alarms(row: pd.Series) -> list[str]:
     return found
 
 
+def detailed_tickers(table: pd.DataFrame) -> list[str]:
+    """The tickers of a run's backtest_metrics rows the check shows in full (with the chart): alarmed ones first, then
+    by name, DETAILED at most."""
+    history = table.loc[table["period"] == HISTORY] if len(table) else table
+    alarmed = {row.ticker for _, row in table.iterrows() if _alarms(row)}
+    return sorted(history["ticker"] if len(history) else [], key=lambda t: (t not in alarmed, t))[:DETAILED]
+
+
 def _evidence_only(table: pd.DataFrame, reliable: pd.Series) -> pd.DataFrame:
     """`table` with its deflated Sharpe replaced by "unreliable" where it is no evidence."""
     shown = table.astype({"deflated_sharpe": object})
@@ -123,8 +131,7 @@ def backtest_not_too_good_to_be_true(context: dg.AssetCheckExecutionContext, lak
     summary = history[["ticker", "first_date", "last_date", "total_return", "bh_total_return", "sharpe", "bh_sharpe",
                        "exposure", "trades", "deflated_sharpe", "n_trials", "pbo"]] if len(history) else history
     summary = _evidence_only(summary, history["sharpe_reliable"]) if len(history) else summary
-    alarmed = set(alarms["ticker"])
-    shown = sorted(history["ticker"] if len(history) else [], key=lambda t: (t not in alarmed, t))[:DETAILED]
+    shown = detailed_tickers(table)
     metadata = {"tickers_backtested": dg.MetadataValue.int(len(history)), "alarms": _listed(alarms, "_none_"),
                 "summary": _listed(summary, "_no ticker had a prediction to trade_"),
                 **{ticker: dg.MetadataValue.md(_ticker_markdown(lake, ticker, table.loc[table["ticker"] == ticker]))

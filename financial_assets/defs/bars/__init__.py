@@ -1,0 +1,1 @@
+"""The bars family: raw, validated and quarantined bars, their checks, alerts and the ticker sensor."""

@@ -84,6 +84,7 @@ def _data_versions(frame: pd.DataFrame, files: dict[str, str]) -> dict[str, dict
 )
 def raw_bars(run: TickerDates, lake: LakeResource, bar_source: BarSourceResource, market: MarketResource,
              alerts: AlertsResource) -> Written:
+    """The source's bars of the run, its rejections and intraday rows, archiving the bars a rerun revises."""
     wanted = run.wanted
     source = bar_source.source()
     sessions = market.sessions()
@@ -122,7 +123,8 @@ def raw_bars(run: TickerDates, lake: LakeResource, bar_source: BarSourceResource
     read = frame.groupby("ticker").size().to_dict() if len(frame) else {}
     send_rejection_alerts(run.context, alerts, new, held_back(found, read, market.max_rejected_share))
     if warmups:
-        lake.write(RAW_WARMUP_ASSET, concat(warmups, RAW_COLUMNS), {t: warmup for t in loaded if wanted[t][0] == sessions[0]})
+        lake.write(RAW_WARMUP_ASSET, concat(warmups, RAW_COLUMNS),
+                   {t: warmup for t in loaded if wanted[t][0] == sessions[0]})
     run.context.log.info(f"raw_bars: {len(frame)} bars of {len(loaded)}/{len(wanted)} tickers; {len(found)} "
                          f"rejections; {len(rows)} intraday rows; {revised} revised bars archived")
     files = {ticker: _source_file(source, ticker) for ticker in loaded}
@@ -140,7 +142,8 @@ def _with_dates(wanted: dict[str, pd.DatetimeIndex], rows: pd.DataFrame) -> dict
             "validated_bars", deps=[raw_bars], group_name="bars", kinds={"python", "parquet"},
             description="Bars that passed every ERROR rule, with split-adjusted prices beside the raw ones: adj_open, "
             "adj_high, adj_low, adj_close = raw price x adj_factor, where adj_factor = the source's adjusted close / "
-            "close (1 without one), so splits and dividends do not look like crashes; adj_volume = volume / adj_factor. "
+            "close (1 without one), so splits and dividends do not look like crashes; adj_volume = volume / "
+            "adj_factor. "
             "corporate_action marks a raw gap that the adjusted close explains.",
         ),
         dg.AssetSpec(

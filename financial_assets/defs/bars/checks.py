@@ -45,7 +45,7 @@ def _failure_table(raw: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
     rows = raw.loc[failures["index"].to_numpy()].reset_index(drop=True)
     # a whole-row rule (high >= low, unique dates, ...) shows the bar itself
     values = [(" ".join(f"{p}={row[p]}" for p in ("date", "open", "high", "low", "close")) if c == "*" else str(row[c]))
-              for c, (_, row) in zip(failures["column"], rows.iterrows())]
+              for c, (_, row) in zip(failures["column"], rows.iterrows(), strict=True)]
     return pd.DataFrame({"ticker": rows["ticker"], "date": rows["date"], "rule": failures["rule"].to_numpy(),
                          "column": failures["column"].to_numpy(), "value": values})
 
@@ -78,6 +78,7 @@ def _listed(table: pd.DataFrame) -> dg.MetadataValue:
 )
 def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResource,
                         market: MarketResource) -> dg.AssetCheckResult:
+    """The pandera schema over the run's raw and stored bars, with what earlier runs found."""
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
     raw, _ = _run_rows(lake, "raw_bars", wanted)
     validated, _ = _run_rows(lake, "validated_bars", wanted)
@@ -103,7 +104,8 @@ def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResour
             "held_back_tickers": dg.MetadataValue.md(
                 pd.DataFrame({"ticker": list(held), "reason": list(held.values())}).to_markdown(index=False)
                 if held else "_none_"),
-            "rejected_files": _listed(files[["ticker", "date", "rule", "value", "detail"]] if len(files) else pd.DataFrame()),
+            "rejected_files": _listed(files[["ticker", "date", "rule", "value", "detail"]]
+                                      if len(files) else pd.DataFrame()),
             "rejected_by_ticker": _listed(per_ticker),
             "failures": _listed(table.assign(date=table["date"].dt.date) if len(table) else table),
             **check_state.metadata(state),
@@ -120,6 +122,7 @@ def bars_schema_pandera(context: dg.AssetCheckExecutionContext, lake: LakeResour
 )
 def bars_suite_great_expectations(context: dg.AssetCheckExecutionContext, lake: LakeResource,
                                   market: MarketResource) -> dg.AssetCheckResult:
+    """The Great Expectations suite over the run's validated bars and their context."""
     from financial_assets.validation.gx_suite import run_gx_suite  # Great Expectations takes a second to import
 
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)

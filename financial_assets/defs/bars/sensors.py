@@ -11,6 +11,7 @@ from financial_assets.sources import unusable_inputs
            description="Adds every ticker the configured source offers to the `tickers` dynamic partitions; a file "
            "whose name is not a safe ticker is logged, never registered.")
 def ticker_registration_sensor(context: dg.SensorEvaluationContext, bar_source: BarSourceResource) -> dg.SensorResult:
+    """Register the source's new tickers as partitions; log files no ticker can be made of."""
     source = bar_source.source()
     for err in unusable_inputs(source):
         context.log.warning(str(err))

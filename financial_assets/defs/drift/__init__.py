@@ -1,0 +1,1 @@
+"""The drift family: drift reports per ticker and date, their check and the report server."""

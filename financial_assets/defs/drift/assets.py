@@ -26,8 +26,9 @@ SUMMARY_COLUMNS = (
     "prediction_threshold", "prediction_drift", "matured_labels", "realized_auc", "realized_auc_ci_low",
     "realized_auc_ci_high", "realized_accuracy", "oos_auc", "oos_auc_ci_low", "oos_auc_ci_high", "performance_decay",
     "report_url", "report_json_url", "html_rendered", "champion_run_url", "seconds")
-#: levels whose HTML report is rendered with the run; the others' is rendered when first opened (report_server)
-RENDERED = ("warn", "error")
+#: levels whose HTML report is rendered with the run (what alerts and retraining act on); the others' is rendered when
+#: first opened (report_server): warn flags 5-8% of drift-free windows (README), and a report costs seconds
+RENDERED = ("error",)
 NAN = float("nan")
 #: a run's calibrations, by champion, window rows and columns: every date a champion served shares its reference
 CalibrationKey = tuple[str, int, int, tuple[str, ...]]
@@ -178,7 +179,7 @@ def _store(lake: LakeResource, drift: DriftResource, ticker: str, day: pd.Timest
     "other features' chances are counted, warn beyond the family-wise 95% level (see financial_assets/drift/config.py "
     "and the README for the false-alarm rates measured on random walks and real series). A feature is compared when "
     "the reference holds 10 independent windows of it (window plus twice its lookback each). Decay when the realized "
-    "AUC's 95% CI high is below the OOS CI low. The JSON summary and, for warn and error, Evidently's HTML report are "
+    "AUC's 95% CI high is below the OOS CI low. The JSON summary and, for error, Evidently's HTML report are "
     "artefacts served over HTTP (metadata `report`, `report_json`; FA_ARTIFACTS_URL; the other partitions' HTML is "
     "rendered when first opened); `champion_mlflow_run` links the champion's MLflow run; a summary row per partition "
     "is the lake table drift_report. A run over several dates reports only the last session of each FA_DRIFT_CALENDAR "
@@ -186,6 +187,7 @@ def _store(lake: LakeResource, drift: DriftResource, ticker: str, day: pd.Timest
     "materialized.",
 )
 def drift_report(run: TickerDates, lake: LakeResource, market: MarketResource, drift: DriftResource) -> Written:
+    """The drift report of each reported date of the run against the champion that predicted it."""
     dates = drift.report_dates(run.dates, market.sessions())
     scope = {ticker: days[days.isin(dates)] for ticker, days in run.wanted.items()}
     tables = Tables.read(lake, run.tickers, run.last)

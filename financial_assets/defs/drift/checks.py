@@ -99,6 +99,7 @@ def _error_entry(row: pd.Series) -> dict:
     "run's own reports.",
 )
 def drift_check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    """Every ticker's newest drift level, whichever run made it: ERROR while one drifted."""
     rows = current_reports(lake, newest_partitions(context.instance))
     flagged = rows.loc[rows["level"].isin(["warn", "error"])]
     errors = flagged.loc[flagged["level"] == "error"]

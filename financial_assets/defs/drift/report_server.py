@@ -4,7 +4,7 @@
 
 Serves FA_DATA_DIR/artifacts read-only (GET and HEAD, Python's `http.server`) at the address
 FA_ARTIFACTS_URL names; the port defaults to that URL's. drift_report writes Evidently's HTML with the
-run only for partitions at warn or error: the first request of another partition's `report.html`
+run only for partitions at error: the first request of another partition's `report.html`
 renders it from the lake (the same inputs and thresholds) and keeps it. Neither the UI nor this server
 authenticates: bind loopback, or put an authenticating proxy in front (README, Security).
 """
@@ -38,6 +38,7 @@ class OnDemand:
         self.lock = threading.Lock()
 
     def __call__(self, ticker: str, day: pd.Timestamp) -> None:
+        """Render and keep the HTML of `ticker`'s report of `day` when its JSON exists and it has none."""
         artifacts = self.lake.artifacts
         if not artifacts.path(ASSET, ticker, day, "report.json").is_file():
             return
@@ -57,6 +58,7 @@ class ArtifactHandler(SimpleHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def send_head(self):  # noqa: ANN201 - http.server's signature
+        """Render a missing drift report HTML first, then serve the file as http.server does."""
         match = RENDERABLE.match(unquote(urlsplit(self.path).path))
         if match is not None:
             self.render(match["ticker"], pd.Timestamp(match["day"]))
@@ -72,6 +74,7 @@ def serve(data_dir: str, host: str, port: int, window: int, performance_window: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Serve the artefacts folder at FA_ARTIFACTS_URL's port (or --port) until interrupted."""
     apply_env_defaults()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 inside a container)")

@@ -1,0 +1,1 @@
+"""The features family: technical features per ticker and date, and their completeness check."""

@@ -21,6 +21,7 @@ from financial_assets.features import compute_features_panel, registry_table, re
     metadata={"feature_registry": dg.MetadataValue.md(registry_table().to_markdown(index=False))},
 )
 def features(run: TickerDates, lake: LakeResource, market: MarketResource) -> Written:
+    """The configured features of the run's partitions, from each ticker's whole adjusted history."""
     names = resolve_feature_names(market.feature_names())
     frame = pd.DataFrame(columns=["ticker", "date"])
     if run.wanted:

@@ -19,6 +19,7 @@ from financial_assets.features.compute import computable
                 "than the feature's lookback (a feature that never computes); the metadata summarises every column.")
 def features_complete(context: dg.AssetCheckExecutionContext, lake: LakeResource,
                       market: MarketResource) -> dg.AssetCheckResult:
+    """WARN on a feature null in every row of a ticker long enough to compute it."""
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
     frame = lake.read_span("features", wanted)
     names = [n for n in computable(resolve_feature_names(market.feature_names())) if n in frame.columns]

@@ -1,0 +1,1 @@
+"""The labels family: forward-looking labels per ticker and date."""

@@ -19,6 +19,7 @@ from financial_assets.labels.compute import compute_labels
     "are not materialized.",
 )
 def labels(run: TickerDates, lake: LakeResource) -> Written:
+    """The labels of the run's partitions, from each ticker's whole adjusted history."""
     history = adjusted_history(lake, run.tickers) if run.wanted else pd.DataFrame(columns=["ticker", "date"])
     parts = []
     for ticker, bars in history.groupby("ticker", sort=True):

@@ -27,8 +27,12 @@ from financial_assets.core.frames import concat
 from financial_assets.defs.models.evidence import LOOKBACK, Judge, predict_dates
 from financial_assets.defs.models.ledger import model_facts, model_rows, oof_rows
 from financial_assets.defs.models.metadata import fold_metadata, model_metadata
-from financial_assets.defs.models.resources import (MlflowResource, ModelStoreResource, PromotionResource,
-                                                    TrainingResource)
+from financial_assets.defs.models.resources import (
+    MlflowResource,
+    ModelStoreResource,
+    PromotionResource,
+    TrainingResource,
+)
 from financial_assets.defs.models.tracking import log_training, record, register, sync_aliases
 from financial_assets.defs.partitions import bar_key
 from financial_assets.defs.resources import LakeResource, MarketResource
@@ -110,6 +114,7 @@ def _unit_rows(lake: LakeResource, plan: _Plan) -> dict[str, pd.DataFrame]:
     "(FA_RETRAIN_CALENDAR; a single-date run builds that date); trained_model evaluates on exactly these folds.",
 )
 def cv_folds(run: TickerDates, lake: LakeResource, market: MarketResource, training: TrainingResource) -> Written:
+    """The outer folds of every unit at each retrain date of the run."""
     plan = _plan(run, market, training)
     frames, tables, metadata = _unit_rows(lake, plan), [], {}
     for as_of in plan.dates:
@@ -171,6 +176,7 @@ def _unit_of(task: TrainingTask) -> str:
 )
 def trained_model(run: TickerDates, lake: LakeResource, market: MarketResource, training: TrainingResource,
                   promotion: PromotionResource, mlflow: MlflowResource, model_store: ModelStoreResource) -> Written:
+    """Train, log, register, store and judge every model of the run, as-of date by as-of date."""
     context, plan = run.context, _plan(run, market, training)
     frames = _unit_rows(lake, plan)
     store = mlflow.store() if frames else None
@@ -241,6 +247,7 @@ def _served(predictors: Callable[[pd.Series], Predictor], chain: pd.DataFrame, p
 )
 def predictions(run: TickerDates, lake: LakeResource, market: MarketResource, training: TrainingResource,
                 model_store: ModelStoreResource) -> Written:
+    """Each date's prediction by the model serving then, with the newest model's beside it in shadow."""
     wanted, first, last = run.wanted, run.dates[0], run.last
     sessions = market.sessions()
     table = lake.read("training_table", start=sessions[max(sessions.searchsorted(first) - LOOKBACK, 0)], end=last)

@@ -19,8 +19,16 @@ import pandas as pd
 from financial_assets.defs.resources import LakeResource
 from financial_assets.models import Predictor, TrainingConfig, TrainingResult, label_source
 from financial_assets.models.champions import prior_champion, sessions_between, successor
-from financial_assets.models.promotion import (Champion, Decision, Evidence, Policy, decide, gate, paired_rows,
-                                               paired_test)
+from financial_assets.models.promotion import (
+    Champion,
+    Decision,
+    Evidence,
+    Policy,
+    decide,
+    gate,
+    paired_rows,
+    paired_test,
+)
 
 if TYPE_CHECKING:  # the drift package imports Evidently: only the decay check loads it
     from financial_assets.drift import PerformanceDecay

@@ -1,0 +1,1 @@
+"""Operations: the nightly schedule, stage jobs, retraining, freshness, alerts and status caches."""

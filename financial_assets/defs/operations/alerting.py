@@ -51,6 +51,7 @@ def _root_cause(context: dg.RunFailureSensorContext) -> str:
                        description="Alerts on every failed run: job, partitions, the failing step's root cause and a "
                        "link to the run.")
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
+    """Alert on a failed run: its job, partitions, root cause and link."""
     run = context.dagster_run
     ticker, day = run_subject(run.tags)
     span = run.tags.get(PARTITION_TAG) or f"{run.tags.get(RANGE_START_TAG)}...{run.tags.get(RANGE_END_TAG)}"
@@ -79,6 +80,7 @@ def _outcome(rows: pd.DataFrame, ticker: str, day: str, run_url: str, alerts: Al
                       "promotion rule's comparison and the new model's OOS AUC and interval.")
 def retrain_outcome_sensor(context: dg.RunStatusSensorContext, alerts: AlertsResource,
                            lake: LakeResource) -> dg.SkipReason | None:
+    """Alert on a finished retraining run: what was promoted or kept, and its OOS numbers."""
     partition = context.dagster_run.tags.get(RETRAIN_TAG)
     if partition is None:
         return dg.SkipReason("not a retraining run")

@@ -3,8 +3,8 @@
 `VALIDATED_BARS_FRESHNESS` is that rule as Dagster 1.13's `FreshnessPolicy.cron` (deadline = the
 calendar's usual close + grace, in the exchange's time zone; a materialization since the close): a
 policy sits on the asset itself, and `definitions.py` puts it there (`validated_bars` is the bars family's, see
-the README), and a cron knows no holidays. `stale_tickers_sensor` applies the rule per ticker with the calendar itself: a
-ticker is stale when its newest validated session is older than the newest session whose close plus
+the README), and a cron knows no holidays. `stale_tickers_sensor` applies the rule per ticker with the calendar
+itself: a ticker is stale when its newest validated session is older than the newest session whose close plus
 the grace has passed (within the partition set), and gets one alert per overdue session.
 """
 
@@ -15,8 +15,8 @@ import pandas as pd
 
 from financial_assets.alerts import Alert, AlertDeliveryError
 from financial_assets.core.calendar import calendar_timezone, session_bounds
-from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.load_time import LOAD
+from financial_assets.defs.operations.resources import AlertsResource
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
 from financial_assets.defs.resources import MarketResource
 
@@ -65,6 +65,7 @@ def newest_sessions(instance: dg.DagsterInstance) -> dict[str, str]:
            "holidays included), and records it as an observation of validated_bars.")
 def stale_tickers_sensor(context: dg.SensorEvaluationContext, market: MarketResource,
                          alerts: AlertsResource) -> dg.SensorResult | dg.SkipReason:
+    """Alert once per overdue session of each stale ticker and observe validated_bars."""
     now = pd.Timestamp.now(tz="UTC")
     due = due_session(market.calendar, now, GRACE)
     if due is None:

@@ -26,7 +26,6 @@ from financial_assets.defs.operations.stage_jobs import catch_up_range, stage_ta
 from financial_assets.defs.partitions import TICKERS_PARTITION_NAME, trading_date_partitions
 from financial_assets.runs.stages import NIGHTLY_TAG, STAGE_TAG
 
-
 #: a job of `runs.stages.stage_jobs` (`define_asset_job`'s class, which Dagster does not export)
 StageJob = Any
 

@@ -61,7 +61,7 @@ class RetrainCursor:
     requested: dict[str, str] = field(default_factory=dict)  # ticker -> session of its last retraining request
 
     @classmethod
-    def parse(cls, text: str | None) -> "RetrainCursor":
+    def parse(cls, text: str | None) -> RetrainCursor:
         """The cursor a tick stored, or a fresh one."""
         return cls(**json.loads(text)) if text else cls()
 

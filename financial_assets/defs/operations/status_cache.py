@@ -60,6 +60,7 @@ def refresh_status_caches(instance: dg.DagsterInstance, partitions_defs: dict[dg
            "runs (materialized, failed and in-progress partitions), so the UI's first status query reads it "
            "instead of computing it from the events. Requests no runs.")
 def partition_status_cache_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Refresh the stored partition-status caches that runs made stale, a few per tick."""
     seen = json.loads(context.cursor) if context.cursor else {}
     done, left = refresh_status_caches(context.instance, partitioned_assets(context.repository_def), seen)
     if not done:
