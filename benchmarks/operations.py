@@ -241,6 +241,7 @@ def _universe(n_tickers: int, part: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one part of the operations bench for one universe size, in its own process, and print its result line."""
     parser = argparse.ArgumentParser(description="one universe of the operations bench (run by its parent process)")
     parser.add_argument("part", choices=("nightly", "drift"))
     parser.add_argument("tickers", type=int)

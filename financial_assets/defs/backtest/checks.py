@@ -118,6 +118,7 @@ def _ticker_markdown(lake: LakeResource, ticker: str, rows: pd.DataFrame) -> str
                 f"exposure over {EXPOSURE_SESSIONS}+ sessions lies outside {EXPOSURE_BOUNDS[0]:.0%}.."
                 f"{EXPOSURE_BOUNDS[1]:.0%} (it trades the base rate, not its edge).")
 def backtest_not_too_good_to_be_true(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    """Alarms on each run ticker's newest backtest numbers that are too good to be true, with the summary beside."""
     wanted = dates_by_ticker(context.op_execution_context.partition_keys)
     last = {ticker: dates[-1] for ticker, dates in wanted.items()}
     table = lake.read("backtest_metrics", list(wanted), start=min(last.values()), end=max(last.values()))

@@ -39,10 +39,11 @@ def _listed(table: pd.DataFrame) -> dg.MetadataValue:
 )
 def trained_model_auc_below_leakage_alarm(context: dg.AssetCheckExecutionContext,
                                           lake: LakeResource) -> dg.AssetCheckResult:
+    """WARN on the run's models whose AUC interval lies wholly above the label's leakage ceiling."""
     rows = _run_rows(context, lake, "trained_model")
     if len(rows):
         rows = rows.assign(auc_ceiling=rows["label"].map(auc_ceiling))
-        alarms = rows.loc[[leaks(low, label) for low, label in zip(rows["oos_auc_ci_low"], rows["label"])]]
+        alarms = rows.loc[[leaks(low, label) for low, label in zip(rows["oos_auc_ci_low"], rows["label"], strict=True)]]
     else:
         alarms = rows
     columns = ["ticker", "date", "model_type", "model_version", "label", "oos_auc", "oos_auc_ci_low",
@@ -65,6 +66,7 @@ def trained_model_auc_below_leakage_alarm(context: dg.AssetCheckExecutionContext
 )
 def predictions_are_one_probability_per_partition(context: dg.AssetCheckExecutionContext,
                                                   lake: LakeResource) -> dg.AssetCheckResult:
+    """ERROR when a stored prediction is not a probability or a partition holds other than one."""
     rows = _run_rows(context, lake, "predictions")
     if rows.empty:
         bad, duplicated = rows, rows
