@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
@@ -28,6 +30,25 @@ def default_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def data_dir(tmp_path: Path) -> Path:
     """The test's private FA_DATA_DIR."""
     return tmp_path / "data"
+
+
+@pytest.fixture
+def instance(request: pytest.FixtureRequest, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """The test's own Dagster instance: in memory, or with `@pytest.mark.instance(project=True)` the project's own
+    (its dagster.yaml: the batched SQLite event log) in a private DAGSTER_HOME; `tickers=[...]` registers tickers."""
+    from financial_assets.app.runner import register_tickers  # loads the code location: after the settings fixture
+    from financial_assets.runs.instance import project_instance
+
+    marker = request.node.get_closest_marker("instance")
+    options = marker.kwargs if marker else {}
+    if options.get("project"):
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+        made = project_instance()
+    else:
+        made = dg.DagsterInstance.ephemeral()
+    register_tickers(made, list(options.get("tickers", [])))
+    yield made
 
 
 def write_bar_files(folder: Path, files: dict[str, pd.DataFrame | str]) -> Path:

@@ -15,7 +15,7 @@ Anything else is a formula, `fill(chunk, dest)`, that writes the feature of ever
 
 The entry's place in `FEATURES` is its place in the registry. Then regenerate docs/features.md
 (`python -m financial_assets.features.registry > docs/features.md`) and give the feature an
-independent check in financial_assets_tests/test_features_values.py. The value at row i may use
+independent check in financial_assets_tests/test_features/test_features_values.py. The value at row i may use
 rows <= i only: the look-ahead tests try every feature.
 """
 

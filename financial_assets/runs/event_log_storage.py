@@ -24,7 +24,7 @@ model). A list is reused for `DYNAMIC_PARTITIONS_TTL_S`; a change made through t
 clears it at once, a change from another process shows within that time.
 
 Configured in `dagster.yaml` (see `financial_assets.runs.instance`). Dagster internals (pinned to
-dagster==1.13.27): the modules and names `financial_assets_tests/test_dagster_private_api.py` lists.
+dagster==1.13.27): the modules and names `financial_assets_tests/test_runs/test_dagster_private_api.py` lists.
 """
 
 from __future__ import annotations

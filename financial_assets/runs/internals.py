@@ -2,7 +2,7 @@
 
 Pinned to dagster==1.13.27. The package's Dagster internals live in four modules: this one, the
 event-log storages `event_log_storage.py` (SQLite) and `postgres_event_log_storage.py`, and the
-partition-status cache `status_cache.py`. `financial_assets_tests/test_dagster_private_api.py` reads
+partition-status cache `status_cache.py`. `financial_assets_tests/test_runs/test_dagster_private_api.py` reads
 every package module's syntax tree, fails on a private import, attribute or base-class method
 anywhere else, and lists what each of the four uses, for review at a pin bump; the canary tests in
 `test_runs_internals.py` and `test_operations_status_cache.py` fail when an upgrade changes how

@@ -16,11 +16,11 @@ computes; this module says when one is due and corrects what it leaves behind:
   in-progress subsets from every partition's latest attempt, as a first query would.
 - `stored_status_cache` and `wipe_status_cache` read and clear the cache.
 
-The canary tests in `financial_assets_tests/test_operations_status_cache.py` fail when an upgrade changes
-what these rely on: the asset record's entry and cache value, `get_last_planned_storage_id`,
+The canary tests in `financial_assets_tests/test_operations/test_operations_status_cache.py` fail when an
+upgrade changes what these rely on: the asset record's entry and cache value, `get_last_planned_storage_id`,
 `build_failed_and_in_progress_partition_subset`, `is_cacheable_partition_type`, the instance's cache
 writes, and the partition loading context a dynamic dimension's identifier needs. The private names themselves are
-listed in `financial_assets_tests/test_dagster_private_api.py` (see `financial_assets.runs.internals`).
+listed in `financial_assets_tests/test_runs/test_dagster_private_api.py` (see `financial_assets.runs.internals`).
 """
 
 from __future__ import annotations
