@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,20 +36,25 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def instance(request: pytest.FixtureRequest, tmp_path: Path,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
-    """The test's own Dagster instance: in memory, or with `@pytest.mark.instance(project=True)` the project's own
-    (its dagster.yaml: the batched SQLite event log) in a private DAGSTER_HOME; `tickers=[...]` registers tickers."""
+    """The test's own Dagster instance, as `@pytest.mark.instance(...)` asks: in memory by default; `on_disk=True`
+    a temporary instance with its own storage folders (schedules need an instance reference); `project=True` the
+    project's own (its dagster.yaml: the batched SQLite event log) in a private DAGSTER_HOME. `tickers=[...]`
+    registers tickers."""
     from financial_assets.app.runner import register_tickers  # loads the code location: after the settings fixture
     from financial_assets.runs.instance import project_instance
 
     marker = request.node.get_closest_marker("instance")
     options = marker.kwargs if marker else {}
-    if options.get("project"):
-        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-        made = project_instance()
-    else:
-        made = dg.DagsterInstance.ephemeral()
-    register_tickers(made, list(options.get("tickers", [])))
-    yield made
+    with contextlib.ExitStack() as stack:
+        if options.get("project"):
+            monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+            made = project_instance()
+        elif options.get("on_disk"):
+            made = stack.enter_context(dg.instance_for_test())
+        else:
+            made = dg.DagsterInstance.ephemeral()
+        register_tickers(made, list(options.get("tickers", [])))
+        yield made
 
 
 def write_bar_files(folder: Path, files: dict[str, pd.DataFrame | str]) -> Path:

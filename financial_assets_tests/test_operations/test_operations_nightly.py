@@ -25,7 +25,7 @@ from financial_assets_tests.matured_labels import unmatured_nulls
 from financial_assets_tests.synthetic_bars import random_bars
 
 #: the `instance` fixture (conftest.py) this module's tests get
-pytestmark = pytest.mark.instance(tickers=["AAPL", "IBM"])
+pytestmark = pytest.mark.instance(on_disk=True, tickers=["AAPL", "IBM"])
 
 NEW_YORK = ZoneInfo("America/New_York")
 REPOSITORY = defs.get_repository_def()
