@@ -7,9 +7,10 @@ partitioning are in that stage. Adding a family adds its assets to the right sta
 kept by hand. The jobs carry `DEFER_TAGS` (see `financial_assets.runs.internals`).
 
 A stage job's name is fixed by its position (`STAGE_JOB_NAMES`), not by the groups it holds: adding
-a family renames no job, so a deployment keeps its run history and the nightly run keys. The UI's
-Materialize button takes the first of an asset's jobs in sorted order, and Dagster's implicit
-`__ASSET_JOB` sorts before lowercase names, so a stage job's name starts with a lowercase letter.
+a family renames no job, so a deployment keeps its run history and the nightly run keys. A name starts
+with the stage's number: the UI's Materialize button launches the first of an asset's jobs in sorted
+order, and a digit sorts before Dagster's implicit `__ASSET_JOB`, so a run launched from the UI runs in
+(and is listed under) the asset's stage job.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ STAGE_TAG = "financial_assets/stage"
 NIGHTLY_TAG = "financial_assets/nightly"
 #: the stage jobs by position: ticker x date bars to labels, date-only SQL models, ticker x date models onwards
 BARS_JOB, SQL_MODELS_JOB, MODELS_JOB = STAGE_JOB_NAMES = (
-    "bars_features_labels_job", "sql_models_job", "models_backtest_drift_job")
+    "1_bars_features_labels_job", "2_sql_models_job", "3_models_backtest_drift_job")
 
 
 @dataclass(frozen=True)

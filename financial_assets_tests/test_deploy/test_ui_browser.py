@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from financial_assets.runs.stages import BARS_JOB
 from financial_assets_tests.fixtures.deploy.services import (
     BIN,
     CHROMIUM,
@@ -50,7 +51,7 @@ RUN_SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "ARA", "FA_HISTORY
                 "FA_MIN_CHAMPION_OOS_ROWS": "300", "FA_DRIFT_CALENDAR": "last"}
 PARTITION = f"{DATE}|{TICKER}"
 UI_RUNS = """query($partition: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $partition},
-  {key: "dagster/from_ui", value: "true"}]}) { ... on Runs { results { runId status } } } }"""
+  {key: "dagster/from_ui", value: "true"}]}) { ... on Runs { results { runId status jobName } } } }"""
 LOCATION = """{ workspaceOrError { ... on Workspace { locationEntries { loadStatus
   locationOrLoadError { __typename } } } } }"""
 
@@ -171,6 +172,8 @@ def test_a_user_launches_one_partition_of_validated_bars_from_the_ui_and_it_succ
             # queued, dequeued by the daemon, run: wait for its end through the API the UI reads
             run = services.wait_for(f"run {prefix}", lambda: _finished(base, prefix), timeout_s=180, interval_s=1)
             assert run["status"] == "SUCCESS", services.failure()
+            # the UI launched it in the asset's stage job (listed under it), not in Dagster's implicit asset job
+            assert run["jobName"] == BARS_JOB
             page.goto(f"{base}/runs/{run['runId']}")
             expect(page.get_by_text("Success", exact=True).first).to_be_visible()
             expect(page.get_by_text(re.compile("Loading run logs"))).to_be_hidden()

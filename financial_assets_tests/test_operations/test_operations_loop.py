@@ -16,7 +16,7 @@ minute: FA_NIGHTLY_CRON) and watches what an operator would see:
 - each night's drift report shows its verdict on its partition (error for DRFT alone) with links to its
   HTML and JSON that the report server answers over HTTP (STBL's HTML, not flagged, rendered on that
   first request); drift_check fails at ERROR for DRFT alone, one drift alert names it with the same
-  link, and drift_retrain_sensor requests one retraining run, listed under models_backtest_drift_job;
+  link, and drift_retrain_sensor requests one retraining run, listed under 3_models_backtest_drift_job;
   its own report of the same date alerts nothing; retrain_outcome_sensor alerts the promotion rule's
   outcome; no run fails;
 - a run of STBL alone, launched through the webserver once the stages end, leaves drift_check failing

@@ -43,6 +43,8 @@ def test_a_stage_beyond_the_named_ones_is_a_clear_error():
         _ = fourth.job_name
 
 
-def test_stage_job_names_sort_after_dagsters_implicit_asset_job():
-    """The UI's Materialize button takes the first of an asset's jobs in sorted order: never a stage job's."""
-    assert all(name[0].islower() and name > "__ASSET_JOB" for name in STAGE_JOB_NAMES)
+def test_stage_job_names_sort_before_dagsters_implicit_asset_job():
+    """The UI's Materialize button takes the first of an asset's jobs in sorted order: the stage's number first sorts
+    before Dagster's implicit __ASSET_JOB, so the UI launches the stage job (test_ui_browser.py checks it)."""
+    assert [name.split("_", 1)[0] for name in STAGE_JOB_NAMES] == ["1", "2", "3"]
+    assert all(name < "__ASSET_JOB" for name in STAGE_JOB_NAMES)
