@@ -32,7 +32,7 @@ from financial_assets_tests.fixtures.deploy.services import (
     Services,
     free_port,
     graphql,
-    http_get,
+    location_loaded,
     require,
 )
 from financial_assets_tests.synthetic_bars import planted_edge_files
@@ -52,8 +52,6 @@ RUN_SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "ARA", "FA_HISTORY
 PARTITION = f"{DATE}|{TICKER}"
 UI_RUNS = """query($partition: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $partition},
   {key: "dagster/from_ui", value: "true"}]}) { ... on Runs { results { runId status jobName } } } }"""
-LOCATION = """{ workspaceOrError { ... on Workspace { locationEntries { loadStatus
-  locationOrLoadError { __typename } } } } }"""
 
 
 @pytest.fixture
@@ -95,18 +93,11 @@ def ui(tmp_path):
                                    "-h", "127.0.0.1", "-p", str(port)], env, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
-        services.wait_for("the UI with the code location loaded", lambda: _loaded(base), timeout_s=180)
+        services.wait_for("the UI with the code location loaded", lambda: location_loaded(base), timeout_s=180)
         yield base, services, tmp_path / "data"
     finally:
         services.stop_all()
 
-
-def _loaded(base: str) -> bool:
-    answer = http_get(f"{base}/server_info")
-    if not answer or answer[0] != 200:
-        return False
-    (entry,) = graphql(base, LOCATION)["workspaceOrError"]["locationEntries"]
-    return entry["loadStatus"] == "LOADED" and entry["locationOrLoadError"]["__typename"] == "RepositoryLocation"
 
 
 def _ui_run(base: str, prefix: str) -> dict | None:

@@ -45,7 +45,15 @@ from financial_assets.runs.stages import BARS_JOB, MODELS_JOB, STAGE_JOB_NAMES
 from financial_assets.sources import SyntheticSource
 from financial_assets.storage.lake import ParquetLake
 from financial_assets_tests.conftest import write_bar_files
-from financial_assets_tests.fixtures.deploy.services import BIN, ROOT, Services, free_port, graphql, http_get
+from financial_assets_tests.fixtures.deploy.services import (
+    BIN,
+    ROOT,
+    Services,
+    free_port,
+    graphql,
+    http_get,
+    location_loaded,
+)
 from financial_assets_tests.matured_labels import unmatured_nulls
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -66,8 +74,6 @@ REPOSITORY = {"repositoryLocationName": LOCATION, "repositoryName": "__repositor
 STAGE_JOBS = list(STAGE_JOB_NAMES)
 NIGHTLY_TAG, RETRAIN_TAG = "financial_assets/nightly", "financial_assets/retrain"
 
-WORKSPACE = """{ workspaceOrError { ... on Workspace { locationEntries { loadStatus
-  locationOrLoadError { __typename } } } } }"""
 START_SCHEDULE = """mutation($selector: ScheduleSelector!) { startSchedule(scheduleSelector: $selector) {
   __typename ... on ScheduleStateResult { scheduleState { status } } ... on PythonError { message } } }"""
 SCHEDULE_TICKS = """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
@@ -140,20 +146,13 @@ def loop(tmp_path):
         services.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")], env,
                        cwd=tmp_path)
         base = f"http://127.0.0.1:{web}"
-        services.wait_for("the webserver with the code location loaded", lambda: _loaded(base), timeout_s=240)
+        services.wait_for("the webserver with the code location loaded", lambda: location_loaded(base), timeout_s=240)
         services.wait_for("the report server", lambda: http_get(env["FA_ARTIFACTS_URL"]), timeout_s=60)
         yield {"base": base, "services": services, "night": _day(night), "end": _day(end),
                "data": tmp_path / "data", "reports": env["FA_ARTIFACTS_URL"]}
     finally:
         services.stop_all()
 
-
-def _loaded(base: str) -> bool:
-    answer = http_get(f"{base}/server_info")
-    if not answer or answer[0] != 200:
-        return False
-    (entry,) = graphql(base, WORKSPACE)["workspaceOrError"]["locationEntries"]
-    return entry["loadStatus"] == "LOADED" and entry["locationOrLoadError"]["__typename"] == "RepositoryLocation"
 
 
 def _sensor_ticks(base: str, name: str, after: float | None = None) -> list[dict]:
