@@ -2,8 +2,8 @@
 
 For a run over the inclusive dates [start, end]:
 
-* each relation the model reads (``source`` or ``ref``) becomes a view over the lake's files
-  (``lake.glob(name)``) holding only rows with ``lookback_start <= date <= end``; views are built
+* each relation the model reads (``source`` or ``ref``) becomes a view over the lake's files of the months from
+  ``lookback_start`` to ``end`` holding only rows with ``lookback_start <= date <= end``; views are built
   with DuckDB's relation and expression API, so no path or value is ever written into SQL text;
 * the rendered template must be exactly one SELECT; it is executed with the named parameters it
   uses among ``$start_date``, ``$end_date``, ``$lookback_start`` and ``$benchmark_ticker``;
@@ -61,7 +61,9 @@ def _register_views(con: duckdb.DuckDBPyConnection, model: SqlModel, lake: Parqu
     for relation in dict.fromkeys((*model.sources, *model.refs)):
         if not lake.files(relation):
             raise ValueError(f"{model.name}: input {relation!r} has no data in the lake; materialise it first")
-        con.read_parquet(lake.glob(relation), union_by_name=True).filter(window).create_view(relation)
+        # only the months of the window: a nightly date opens a few files per ticker, not the whole history
+        files = [str(f) for f in lake.files(relation, start=first, end=last)] or lake.glob(relation)
+        con.read_parquet(files, union_by_name=True).filter(window).create_view(relation)
 
 
 def _statement(con: duckdb.DuckDBPyConnection, model: SqlModel, sql: str) -> set[str]:

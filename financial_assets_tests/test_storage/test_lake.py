@@ -30,6 +30,19 @@ def test_write_then_read_round_trips_and_duckdb_reads_the_glob(tmp_path):
     assert via_sql == (2, dt.date(2024, 1, 2))
 
 
+def test_a_date_span_reads_only_the_files_of_its_months(tmp_path):
+    lake = ParquetLake(tmp_path)
+    dates = ["2023-12-29", "2024-01-02", "2024-02-01", "2024-03-01"]
+    for ticker in ("AAPL", "IBM"):
+        lake.write("a", _frame(ticker, dates, 1.0), {ticker: _days(*dates)})
+    files = lake.files("a", ["IBM"], start="2024-01-15", end="2024-02-29")
+    assert [(f.parent.name, f.stem) for f in files] == [("IBM", "2024-01"), ("IBM", "2024-02")]
+    assert len(lake.files("a")) == 8 and len(lake.files("a", end="2023-12-31")) == 2
+    back = lake.read("a", start="2024-01-15", end="2024-03-01")
+    assert back[["ticker", "date"]].values.tolist() == [[t, pd.Timestamp(d)] for t in ("AAPL", "IBM")
+                                                        for d in ("2024-02-01", "2024-03-01")]
+
+
 def test_rerun_replaces_exactly_its_partitions(tmp_path):
     lake = ParquetLake(tmp_path)
     lake.write("a", _frame("AAPL", ["2024-01-02", "2024-01-03"], 1.0), {"AAPL": _days("2024-01-02", "2024-01-03")})
