@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from evidently.legacy.calculations.stattests import get_stattest
-from evidently.legacy.core import ColumnType
 
 #: Evidently's name of the test every column is scored with
 STATTEST = "wasserstein"
@@ -27,6 +25,10 @@ NORM_FLOOR = 0.001
 
 def stattest_score(name: str, reference: np.ndarray, current: np.ndarray) -> float:
     """Evidently's score of stattest `name` for one column (NaNs dropped)."""
+    # Evidently takes 1.5 s to import: only a process that scores drift pays it, not every run that loads the graph
+    from evidently.legacy.calculations.stattests import get_stattest
+    from evidently.legacy.core import ColumnType
+
     ref, cur = pd.Series(reference).dropna(), pd.Series(current).dropna()
     test = get_stattest(ref, cur, ColumnType.Numerical, name)
     return float(test(ref, cur, ColumnType.Numerical, None).drift_score)
