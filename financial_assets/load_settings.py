@@ -2,13 +2,12 @@
 
 Two binding times, named:
 - load time (this module): the calendar, the history span and the source it depends on, the nightly cron and the
-  freshness grace shape the partitions, the schedule and the freshness policy, so they are read once when the code
-  location loads (`defs/load_time.py` binds them; the command line reads them when a command starts) and changing them
+  freshness grace shape the partitions, the schedule and the freshness policy, so they are read once, here, when the
+  code location loads (`defs/load_time.py` binds them, and the resources that use them, `MarketResource` and
+  `BarSourceResource`, take them from there; the command line reads them when a command starts) and changing them
   takes a reload of the code location;
 - run time: every other FA_* setting is a field of a resource bound with `dagster.EnvVar` in its family's
   `defs/<family>/resources.py`, read when a run starts and checked when the code location loads.
-FA_HISTORY_START and FA_SOURCE are read at both times: here for the partition set, and by `MarketResource` and
-`BarSourceResource` when a run starts, for the warm-up and the bars (tests move them between runs).
 Every default lives in `settings.py`. No Dagster here: the command line refuses a wrong date in about a second.
 """
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from financial_assets.core.calendar import calendar_timezone, last_closed_session, trading_sessions
 from financial_assets.settings import env
+from financial_assets.sources import KINDS
 from financial_assets.sources.embedded import LAST_SESSION as EMBEDDED_LAST_SESSION
 
 
@@ -67,6 +67,8 @@ def load_settings() -> LoadSettings:
     if end and _date("FA_HISTORY_END", end) < start:
         raise ValueError(f"FA_HISTORY_END {end} is before FA_HISTORY_START {start}")
     source = env("FA_SOURCE")
+    if source.strip().lower() not in (*KINDS, "yahoo"):
+        raise ValueError(f"FA_SOURCE must be one of {', '.join(KINDS)}, got {source!r}")
     grace = env("FA_FRESHNESS_GRACE_HOURS")
     try:
         hours = float(grace)

@@ -13,16 +13,21 @@ import pytest
 
 from financial_assets.settings import DEFAULTS
 
+#: `@pytest.mark.code_location(...)`: a test in a code location loaded with other load-time settings; `pytester`
+#: runs pytest itself, to test that plugin
+pytest_plugins = ["financial_assets_tests.code_location", "pytester"]
+
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
 @pytest.fixture(autouse=True)
-def default_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts from the documented defaults, whatever ran before it or is set in the shell,
-    with a private FA_DATA_DIR."""
-    for name, value in DEFAULTS.items():
+def default_settings(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the documented defaults, whatever ran before it or is set in the shell, and the
+    load-time settings its code location was loaded with (`code_location` marker), with a private FA_DATA_DIR."""
+    marker = request.node.get_closest_marker("code_location")
+    for name, value in {**DEFAULTS, **(marker.kwargs if marker else {})}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("FA_DATA_DIR", str(tmp_path / "data"))
 

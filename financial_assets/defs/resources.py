@@ -1,9 +1,11 @@
 """The project's shared resources, each setting bound once from its FA_* variable; runs and the command line share them.
 
-Their fields are run-time settings: `dg.EnvVar` reads them when a run starts. Dagster 1.13 binds an EnvVar only to a
-`str` field (`dg.EnvVar.int` to an `int` one; a bool, float or Literal field refuses it), so a field that holds a
-number or a choice as text has its check in the resource's `check_settings`, and `check_run_settings` runs every
-check when the code location loads: a typo fails the load, not a step minutes into a run.
+Their fields are run-time settings, read by `dg.EnvVar` when a run starts, except the load-time calendar, history
+start and source, bound once from `LOAD` (`load_settings.py`) so that a run uses the partitions' own. Dagster 1.13
+binds an EnvVar only to a `str` field (`dg.EnvVar.int` to an `int` one; a bool, float or Literal field refuses it),
+so a field that holds a number or a choice as text has its check in the resource's `check_settings`, and
+`check_run_settings` runs every check when the code location loads: a typo fails the load, not a step minutes into a
+run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from financial_assets.core.calendar import trading_sessions
 from financial_assets.core.errors import BarDataError
 from financial_assets.defs.load_time import LOAD
-from financial_assets.sources import INTRADAY_MODES, KINDS, BarSource, make_source
+from financial_assets.sources import INTRADAY_MODES, BarSource, make_source
 from financial_assets.storage.artifacts import ArtifactStore
 from financial_assets.storage.lake import ParquetLake
 
@@ -123,9 +125,7 @@ class BarSourceResource(dg.ConfigurableResource):
                            calendar_code=self.market.calendar, start=self.market.history_start, intraday=self.intraday)
 
     def check_settings(self) -> None:
-        """FA_SOURCE and FA_INTRADAY name known choices (the source's own inputs are checked when it is read)."""
-        if self.kind.strip().lower() not in (*KINDS, "yahoo"):
-            raise ValueError(f"FA_SOURCE must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        """FA_INTRADAY names a known choice (FA_SOURCE is checked at load; the source's own inputs when it is read)."""
         if self.intraday not in INTRADAY_MODES:
             raise ValueError(f"FA_INTRADAY must be one of {', '.join(INTRADAY_MODES)}, got {self.intraday!r}")
 
@@ -150,8 +150,8 @@ DATA_DIR = dg.EnvVar("FA_DATA_DIR")
 
 def _bind() -> dict[str, dg.ConfigurableResource]:
     market = MarketResource(
-        calendar=LOAD.calendar,  # a load-time setting: the partitions are built from it
-        history_start=dg.EnvVar("FA_HISTORY_START"),
+        calendar=LOAD.calendar,  # load-time settings: the partitions are built from them
+        history_start=LOAD.history_start,
         benchmark_ticker=dg.EnvVar("FA_BENCHMARK_TICKER"),
         features=dg.EnvVar("FA_FEATURES"),
         rejected_share_limit=dg.EnvVar("FA_MAX_REJECTED_SHARE"),
@@ -160,7 +160,7 @@ def _bind() -> dict[str, dg.ConfigurableResource]:
         "market": market,
         "lake": LakeResource(data_dir=DATA_DIR),
         "bar_source": BarSourceResource(
-            kind=dg.EnvVar("FA_SOURCE"),
+            kind=LOAD.source,
             folder=dg.EnvVar("FA_SOURCE_DIR"),
             tickers=dg.EnvVar("FA_TICKERS"),
             seed=dg.EnvVar.int("FA_SYNTHETIC_SEED"),

@@ -17,7 +17,9 @@ from financial_assets_tests.dagster_helpers import check_results, materialized, 
 START, END = "2011-01-03", "2012-06-29"
 #: one model, as of 2011-12-30, predicts 2012: the smallest graph that trades. Its bars have a planted mean-reverting
 #: edge (AR(1) returns, phi -0.5), so the model passes the promotion gate and serves
-SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "SYN000", "FA_RETRAIN_CALENDAR": "year_end",
+LOAD_TIME = {"FA_SOURCE": "folder"}
+pytestmark = pytest.mark.code_location(**LOAD_TIME)
+SETTINGS = {**LOAD_TIME, "FA_BENCHMARK_TICKER": "SYN000", "FA_RETRAIN_CALENDAR": "year_end",
             "FA_TUNING_TRIALS": "0", "FA_MIN_CHAMPION_OOS_ROWS": "40"}  # short test histories
 
 

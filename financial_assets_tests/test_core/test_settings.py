@@ -41,6 +41,7 @@ def test_the_load_time_settings_are_read_from_the_environment(monkeypatch):
     ("FA_HISTORY_START", "2010-1-4", "FA_HISTORY_START must be a date YYYY-MM-DD, got '2010-1-4'"),
     ("FA_HISTORY_END", "1999-12-31", "FA_HISTORY_END 1999-12-31 is before FA_HISTORY_START 2000-03-01"),
     ("FA_FRESHNESS_GRACE_HOURS", "six", "FA_FRESHNESS_GRACE_HOURS must be a number of hours >= 0, got 'six'"),
+    ("FA_SOURCE", "ftp", "FA_SOURCE must be one of embedded, folder, yfinance, synthetic, got 'ftp'"),
 ])
 def test_a_wrong_load_time_setting_is_named(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
@@ -68,7 +69,6 @@ def test_the_documented_defaults_pass_the_run_time_checks():
     ("FA_BT_MIN_EXPOSURE", "some", "FA_BT_MIN_EXPOSURE"),
     ("FA_MAX_REJECTED_SHARE", "5", "FA_MAX_REJECTED_SHARE must be a fraction from 0 to 1, got '5'"),
     ("FA_FEATURES", "rsi_14,rsi_99", "FA_FEATURES: unknown features ['rsi_99']"),
-    ("FA_SOURCE", "ftp", "FA_SOURCE must be one of embedded, folder, yfinance, synthetic, got 'ftp'"),
     ("FA_INTRADAY", "keep", "FA_INTRADAY must be one of aggregate, refuse, got 'keep'"),
     ("FA_ALERT_SINKS", "email:ops@example.com", "alert sink 'email:ops@example.com' must be one of"),
 ])
@@ -102,3 +102,45 @@ def test_a_count_that_is_not_a_number_fails_the_load_naming_its_variable(monkeyp
     monkeypatch.setenv("FA_BT_PBO_BLOCKS", "many")  # an int field bound with EnvVar.int: Dagster's own check
     with pytest.raises(dg.DagsterInvalidConfigError, match='"FA_BT_PBO_BLOCKS" cannot be coerced into an int'):
         check_run_settings(defs.resources)
+
+
+@pytest.mark.code_location()  # the defaults
+def test_a_run_uses_the_history_start_and_the_source_the_code_location_loaded_with(monkeypatch):
+    from financial_assets.defs.load_time import LOAD
+    from financial_assets.defs.resources import resolved_resources
+
+    monkeypatch.setenv("FA_HISTORY_START", "2012-01-03")
+    monkeypatch.setenv("FA_SOURCE", "synthetic")
+    with resolved_resources() as resources:
+        assert (resources["market"].history_start, resources["bar_source"].kind) == ("2000-03-01", "embedded")
+    assert (LOAD.history_start, LOAD.source) == ("2000-03-01", "embedded")
+
+
+@pytest.mark.code_location(FA_SOURCE="synthetic", FA_HISTORY_START="2012-01-03")
+def test_a_test_marked_with_load_time_settings_runs_in_a_code_location_loaded_with_them():
+    from financial_assets.defs.partitions import trading_date_partitions
+    from financial_assets.defs.resources import resolved_resources
+
+    with resolved_resources() as resources:
+        assert (resources["market"].history_start, resources["bar_source"].kind) == ("2012-01-03", "synthetic")
+    assert trading_date_partitions.get_first_partition_key() == "2012-01-03"
+
+
+def test_a_marked_test_fails_here_with_the_report_of_its_fresh_interpreter(pytester):
+    pytester.makeconftest('pytest_plugins = ["financial_assets_tests.code_location"]')
+    pytester.makepyfile(test_marked='''
+        import pytest
+
+        @pytest.mark.code_location(FA_HISTORY_START="2012-01-03")
+        def test_loaded():
+            from financial_assets.defs.load_time import LOAD
+            assert LOAD.history_start == "2012-01-03"
+
+        @pytest.mark.code_location(FA_HISTORY_START="2012-01-03")
+        def test_planted_failure():
+            assert 1 + 1 == 3, "planted in the child"
+    ''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*failed (call) in a fresh interpreter loaded with FA_HISTORY_START=2012-01-03*",
+                                 "*AssertionError: planted in the child*"])

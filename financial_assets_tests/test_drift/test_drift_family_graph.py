@@ -33,7 +33,9 @@ from financial_assets_tests.dagster_helpers import check_results, module_setting
 
 TICKERS, TICKER = ["SYN000", "SYN001"], "SYN001"
 START, AS_OF, DAY = "2008-07-01", "2010-12-31", "2011-01-31"
-SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "SYN000", "FA_TUNING_TRIALS": "0"}
+LOAD_TIME = {"FA_SOURCE": "folder"}
+pytestmark = pytest.mark.code_location(**LOAD_TIME)
+SETTINGS = {**LOAD_TIME, "FA_BENCHMARK_TICKER": "SYN000", "FA_TUNING_TRIALS": "0"}
 
 
 def _break_bars(folder: Path) -> None:

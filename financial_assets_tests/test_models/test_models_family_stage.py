@@ -48,7 +48,9 @@ MODELLED = TICKERS[:2]
 START, END = "2009-01-02", "2010-12-31"
 SINGLE_DATE, POOLED_DATE = "2010-08-16", "2010-11-15"  # neither is a quarter end
 MAX_AGE = 120
-SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": "EDGE", "FA_HISTORY_START": START,
+LOAD_TIME = {"FA_SOURCE": "folder", "FA_HISTORY_START": START}
+pytestmark = pytest.mark.code_location(**LOAD_TIME)
+SETTINGS = {**LOAD_TIME, "FA_BENCHMARK_TICKER": "EDGE",
             "FA_MODEL_LABEL": "dir_1", "FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0",
             "FA_RETRAIN_CALENDAR": "quarter_end", "FA_MIN_CHAMPION_OOS_ROWS": "100",  # short test histories
             "FA_MAX_CHAMPION_AGE": str(MAX_AGE)}

@@ -133,11 +133,10 @@ def _night(instance: dg.DagsterInstance, day: str) -> list[dg.DagsterRun]:
     return runs
 
 
+@pytest.mark.code_location(FA_SOURCE="folder", FA_HISTORY_START=HISTORY_START)
 def test_every_night_and_every_catch_up_rewrites_each_label_that_matured(tmp_path, data_dir, monkeypatch):
-    monkeypatch.setenv("FA_SOURCE", "folder")
     monkeypatch.setenv("FA_SOURCE_DIR", str(_synthetic_folder(tmp_path / "bars")))
     monkeypatch.setenv("FA_BENCHMARK_TICKER", "AAPL")
-    monkeypatch.setenv("FA_HISTORY_START", HISTORY_START)
     lake = ParquetLake(data_dir / "lake")
     with dg.instance_for_test() as instance:
         summary = run_range(defs, instance, ["AAPL", "IBM"], HISTORY_START, "2012-11-30", jobs=set(STAGES[:2]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from financial_assets.defs.bars.sensors import ticker_registration_sensor
 from financial_assets.defs.resources import RESOURCES
@@ -19,8 +20,8 @@ def _tick(instance: dg.DagsterInstance) -> list[str]:
     return added
 
 
+@pytest.mark.code_location(FA_SOURCE="folder")
 def test_new_files_become_ticker_partitions_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("FA_SOURCE", "folder")
     monkeypatch.setenv("FA_SOURCE_DIR", str(tmp_path))
     instance = dg.DagsterInstance.ephemeral()
     write_bar_files(tmp_path, {"AAA": clean_bars(["2013-01-02"]), "BBB": clean_bars(["2013-01-02"])})

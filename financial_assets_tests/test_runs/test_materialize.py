@@ -91,9 +91,8 @@ def test_a_partition_whose_upstream_was_never_built_fails_and_names_it(data_dir,
     assert not materialized(instance, run, "features")
 
 
-def test_bars_before_the_first_partition_warm_up_the_features_and_never_become_partitions(data_dir, instance,
-                                                                                          monkeypatch):
-    monkeypatch.setenv("FA_HISTORY_START", "2005-01-03")  # AAPL's embedded bars start in 2000
+@pytest.mark.code_location(FA_HISTORY_START="2005-01-03")  # AAPL's embedded bars start in 2000
+def test_bars_before_the_first_partition_warm_up_the_features_and_never_become_partitions(data_dir, instance):
     run = run_stage(BARS_JOB, "2005-01-03|AAPL", "2005-01-07|AAPL", instance, ["AAPL"])
     assert run.status == "SUCCESS"
     lake = ParquetLake(data_dir / "lake")

@@ -31,7 +31,9 @@ START, BUILT = "2009-01-02", "2010-12-23"
 #: the dates each stage runs over: across the quarter end 2010-12-31, so the models retrain and then predict
 DATES = [d.date().isoformat() for d in trading_sessions("XNYS", "2010-12-27", "2011-01-07")]
 MISSING = DATES[2]
-SETTINGS = {"FA_SOURCE": "folder", "FA_BENCHMARK_TICKER": TICKER, "FA_HISTORY_START": START,
+LOAD_TIME = {"FA_SOURCE": "folder", "FA_HISTORY_START": START}
+pytestmark = pytest.mark.code_location(**LOAD_TIME)
+SETTINGS = {**LOAD_TIME, "FA_BENCHMARK_TICKER": TICKER,
             "FA_MODEL_LABEL": "dir_1", "FA_MODEL_TYPES": "logistic", "FA_TUNING_TRIALS": "0",
             "FA_RETRAIN_CALENDAR": "quarter_end", "FA_MIN_CHAMPION_OOS_ROWS": "100"}
 STAGES = plan_stages(defs)

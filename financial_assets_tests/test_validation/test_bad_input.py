@@ -27,9 +27,12 @@ BAD_DAY = "2013-02-05"
 TICKERS = ["ALFA", "BAD", "OMEGA"]
 
 
+#: every test here reads its bars from a folder of files
+pytestmark = pytest.mark.code_location(FA_SOURCE="folder")
+
+
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("FA_SOURCE", "folder")
     monkeypatch.setenv("FA_SOURCE_DIR", str(tmp_path / "bars"))
     monkeypatch.setenv("FA_BENCHMARK_TICKER", "ALFA")
     return tmp_path / "bars"
