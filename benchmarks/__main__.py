@@ -42,5 +42,6 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.which:
             runs[name]()
 
+
 if __name__ == "__main__":
     main()
