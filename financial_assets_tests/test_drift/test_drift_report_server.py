@@ -4,9 +4,7 @@ report nobody rendered yet when first opened, and the champion's MLflow link ope
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,31 +15,23 @@ import requests
 
 from financial_assets.tracking.serving import HOST, free_port
 from financial_assets_tests.dagster_helpers import partition_metadata
+from financial_assets_tests.fixtures.deploy.services import Services, http_get
 from financial_assets_tests.test_drift.test_drift_family_report import SHIFTED, STEADY, _run, tables  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
 
 @contextmanager
-def process(command: list[str], url: str, log: Path, timeout: float = 120.0) -> Iterator[None]:
-    """Run `command` until `url` answers; stop it (the whole session) afterwards."""
-    with log.open("w") as out:
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                 env=dict(os.environ))
+def process(name: str, command: list[str], url: str, logs: Path) -> Iterator[None]:
+    """Run `command` until `url` answers; stop it and what it started afterwards (SIGTERM, then SIGKILL: a process
+    can inherit SIGTERM ignored from whatever started the test run)."""
+    services = Services(logs)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                requests.get(url, timeout=2)
-                break
-            except requests.ConnectionError:
-                if child.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"{command[:4]} did not answer at {url}:\n{log.read_text()[-3000:]}") from None
-                time.sleep(0.3)
+        services.start(name, command, os.environ)
+        services.wait_for(f"{name} at {url}", lambda: http_get(url), timeout_s=120)
         yield
     finally:
-        os.killpg(child.pid, 15)
-        child.wait(timeout=30)
+        services.stop_all()
 
 
 # `tables` is the fixture imported above: pytest passes it by name (F811 mistakes that for a redefinition)
@@ -55,7 +45,7 @@ def test_the_report_server_serves_the_linked_reports_and_renders_the_others_on_d
     steady = partition_metadata(instance, "drift_report", f"2013-02-27|{STEADY}")
     assert shifted["level"] == "error" and shifted["report"].startswith(f"http://{HOST}:{port}/drift_report/")
     server = [sys.executable, "-m", "financial_assets.defs.drift.report_server", "--host", HOST, "--port", str(port)]
-    with process(server, f"http://{HOST}:{port}/", tmp_path / "server.log"):
+    with process("reports", server, f"http://{HOST}:{port}/", tmp_path / "logs"):
         page = requests.get(shifted["report"], timeout=30)
         assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
         assert "<html" in page.text[:2000].lower() and "f0" in page.text
@@ -88,7 +78,7 @@ def test_the_champion_link_opens_its_run_in_the_mlflow_ui(tmp_path):
     assert link == f"{ui}/#/runs/{run.run_id}"
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store.tracking_uri, "--host", HOST,
                "--port", str(port)]
-    with process(command, ui, tmp_path / "mlflow.log"):
+    with process("mlflow", command, ui, tmp_path / "logs"):
         page = requests.get(link, timeout=30)  # the browser asks for the page; the run's route is its fragment
         assert page.status_code == 200 and "<html" in page.text[:500].lower()
         found = requests.get(f"{ui}/api/2.0/mlflow/runs/get", params={"run_id": run.run_id}, timeout=30).json()
