@@ -59,11 +59,11 @@ def _register_views(con: duckdb.DuckDBPyConnection, model: SqlModel, lake: Parqu
     window = duckdb.ColumnExpression("date").between(duckdb.ConstantExpression(first),
                                                      duckdb.ConstantExpression(last))
     for relation in dict.fromkeys((*model.sources, *model.refs)):
-        if not lake.files(relation):
-            raise ValueError(f"{model.name}: input {relation!r} has no data in the lake; materialise it first")
         # only the months of the window: a nightly date opens a few files per ticker, not the whole history
-        files = [str(f) for f in lake.files(relation, start=first, end=last)] or lake.glob(relation)
-        con.read_parquet(files, union_by_name=True).filter(window).create_view(relation)
+        files = [str(f) for f in lake.files(relation, start=first, end=last)]
+        if not files and not lake.files(relation):
+            raise ValueError(f"{model.name}: input {relation!r} has no data in the lake; materialise it first")
+        con.read_parquet(files or lake.glob(relation), union_by_name=True).filter(window).create_view(relation)
 
 
 def _statement(con: duckdb.DuckDBPyConnection, model: SqlModel, sql: str) -> set[str]:

@@ -99,7 +99,6 @@ def ui(tmp_path):
         services.stop_all()
 
 
-
 def _ui_run(base: str, prefix: str) -> dict | None:
     runs = graphql(base, UI_RUNS, {"partition": PARTITION})["runsOrError"]["results"]
     return next((r for r in runs if r["runId"].startswith(prefix)), None)

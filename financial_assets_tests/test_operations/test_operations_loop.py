@@ -154,7 +154,6 @@ def loop(tmp_path):
         services.stop_all()
 
 
-
 def _sensor_ticks(base: str, name: str, after: float | None = None) -> list[dict]:
     """The sensor's finished ticks (after `after`, a timestamp), newest first."""
     state = graphql(base, SENSOR_TICKS, {"selector": {**REPOSITORY, "sensorName": name}, "after": after})

@@ -4,7 +4,6 @@ so Dagster enumerates the whole ticker x date set once per run instead of once p
 import datetime as dt
 
 import dagster as dg
-import pytest
 
 from financial_assets.definitions import defs
 from financial_assets.runs.executor import in_process_as_of_run_start
@@ -81,7 +80,6 @@ def test_partition_keys_read_twice_as_of_one_instant_are_built_once():
     assert len(first) == 2 * 60 and again is first and later is not first and later == first
 
 
-@pytest.mark.instance(project=True)
-def test_the_code_location_runs_its_jobs_with_it(instance):
+def test_the_code_location_runs_its_jobs_with_it():
     job = defs.resolve_job_def("1_bars_features_labels_job")
     assert job.executor_def is in_process_as_of_run_start
